@@ -1,0 +1,129 @@
+# mxguard: XDP connection limiter for mail servers. One Makefile for all.
+# `make deps` installs what is missing (Debian, as root); `make` builds;
+# `make test` runs every test; `make demo` shows it working in namespaces.
+
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+BUILD := build
+ARCH  := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+# Everything the build, the tests, the demo and the benchmarks use.
+DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+	pkg-config iproute2 jq gzip libc6-dev kmod procps
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
+	-I$(BUILD) -Ibpf -Iuser -Itests/lib $(LIBBPF_CFLAGS)
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDSAN := -fsanitize=address,undefined
+endif
+LDLIBS  := $(LIBBPF_LIBS) -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Ivmlinux -Ibpf -MMD -MP
+
+# user/: main.c and cmd_*.c make the binary; the rest is the library that
+# tests link too.
+USER_SRCS := $(wildcard user/*.c)
+CMD_SRCS  := user/main.c $(wildcard user/cmd_*.c)
+LIB_SRCS  := $(filter-out $(CMD_SRCS),$(USER_SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CMD_OBJS  := $(CMD_SRCS:%.c=$(BUILD)/%.o)
+TLIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c) $(wildcard tests/bpf/*.bpf.c) $(wildcard tools/*.bpf.c)
+BPF_OBJS  := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
+TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(filter-out %.bpf.c,$(wildcard tools/*.c)))
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test demo bench vmlinux install clean check-deps
+
+all: $(BUILD)/mxguard $(TOOL_BINS)
+
+# ---- dependencies -------------------------------------------------------
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all packages present"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "deps: missing:$$missing (run 'make deps' as root)"; exit 1; fi; \
+	echo "deps: installing:$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null && echo "deps: done"
+
+# ---- BPF -----------------------------------------------------------------
+$(BUILD)/%.bpf.o: %.bpf.c | vmlinux/vmlinux.h
+	@mkdir -p $(@D)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $(notdir $(basename $(basename $<))) > $@
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h.tmp
+	mv vmlinux/vmlinux.h.tmp vmlinux/vmlinux.h
+
+# ---- userspace -----------------------------------------------------------
+$(BUILD)/%.o: %.c | $(SKELS)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/mxguard: $(CMD_OBJS) $(LIB_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS) $(TLIB_OBJS)
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(LIB_OBJS) $(TLIB_OBJS)
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lpthread
+
+$(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB_OBJS)
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lpthread
+
+# ---- tests, demo, bench --------------------------------------------------
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BPFT_BINS)
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench.sh
+
+# ---- install -------------------------------------------------------------
+install: $(BUILD)/mxguard
+	install -D -m 0755 $(BUILD)/mxguard $(DESTDIR)$(PREFIX)/sbin/mxguard
+	install -D -m 0644 doc/mxguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/mxguard.8
+	install -D -m 0644 doc/mxguard.conf.example $(DESTDIR)$(PREFIX)/share/doc/mxguard/mxguard.conf.example
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

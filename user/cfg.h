@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The run-time configuration slot (struct mxg_cfg): defaults and edits.
+ * Pure, no I/O: the controller and the BPF tests build it the same way. */
+#ifndef MXG_CFG_H
+#define MXG_CFG_H
+
+#include "mxguard.h"
+
+struct mxg_default_limit {
+	__u32 rate_n, per_s, burst;
+};
+
+/* Per service: the limit a source gets unless configured otherwise. */
+extern const struct mxg_default_limit mxg_default_limits[MXG_SVC_MAX];
+
+#define MXG_DEFAULT_V4_PREFIX 32
+#define MXG_DEFAULT_V6_PREFIX 64
+
+/* Fill *c with magic, ABI, enforce mode, default limits, default ports and
+ * the default source key prefixes. */
+void mxg_cfg_defaults(struct mxg_cfg *c);
+
+/* Set a service's limit from a rate (n per per_s seconds) and a burst. */
+void mxg_cfg_set_limit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
+		       __u32 burst);
+
+/* Set the source key prefix lengths (IPv4 0..32, IPv6 0..128). */
+void mxg_cfg_set_prefixes(struct mxg_cfg *c, unsigned v4, unsigned v6);
+
+#endif /* MXG_CFG_H */
