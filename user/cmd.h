@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The command table: each cmd_<family>.c defines its commands' names, usage
+ * text and entry points; main.c dispatches and prints help from them. */
+#ifndef MXG_CMD_H
+#define MXG_CMD_H
+
+#include <getopt.h>
+
+struct mxg_cmd {
+	const char *name;     /* first word: "attach", "allow", ... */
+	const char *synopsis; /* lines after "mxguard ", one per form */
+	const char *summary;  /* one line for the command list */
+	const char *help;     /* the full text of `mxguard NAME --help` */
+	/* argv[0] is the command name; returns 0 or -errno (main picks the
+	 * exit status: -EINVAL/-ENOENT/-ENODEV/-ERANGE are usage or input
+	 * errors, exit 2; anything else exit 1). */
+	int (*run)(int argc, char **argv);
+};
+
+extern const struct mxg_cmd mxg_cmd_attach, mxg_cmd_detach, mxg_cmd_status,
+	mxg_cmd_limit, mxg_cmd_mode, mxg_cmd_allow, mxg_cmd_block,
+	mxg_cmd_stats, mxg_cmd_top;
+
+/* Print the command's synopsis and help to stdout. */
+void mxg_cmd_help(const struct mxg_cmd *c);
+
+/* Report a usage error for command c ("mxguard: CMD: MSG" and a pointer to
+ * --help) and return -EINVAL. */
+int mxg_usage(const struct mxg_cmd *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* getopt_long over argv with "--help" handled: returns the option char, -1
+ * at the end, 'h' for --help, '?' after reporting a usage error. */
+int mxg_getopt(const struct mxg_cmd *c, int argc, char **argv,
+	       const char *shortopts, const struct option *longopts);
+
+/* Positional arguments left after option parsing must number exactly
+ * `want`; otherwise a usage error. */
+int mxg_want_args(const struct mxg_cmd *c, int argc, char **argv, int want,
+		  const char *what);
+
+#endif /* MXG_CMD_H */

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* limit set/show and mode: the tunables in the config slot. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd.h"
+#include "log.h"
+#include "maps.h"
+#include "out.h"
+#include "units.h"
+#include "cfg.h"
+
+#define MXG_BURST_MAX 1000000
+
+/* Open the maps, take the lock and load the config slot for an edit. */
+static int cfg_begin(struct mxg_maps *m, struct mxg_cfg **c, int lock)
+{
+	int err;
+
+	err = mxg_require_caps(MXG_NEED_BPF);
+	if (err)
+		return err;
+	err = mxg_maps_open(m);
+	if (err)
+		return err;
+	if (lock) {
+		err = mxg_lock(m, 30);
+		if (err < 0)
+			goto fail;
+	}
+	*c = mxg_cfg_load(m);
+	if (*c)
+		return 0;
+	err = -EIO;
+fail:
+	mxg_maps_close(m);
+	return err;
+}
+
+/* Comma-separated ports of a service, from the port table. */
+static void svc_ports(const struct mxg_cfg *c, unsigned svc, char *buf,
+		      size_t len)
+{
+	size_t off = 0;
+	unsigned p;
+
+	buf[0] = '\0';
+	for (p = 0; p < MXG_NPORTS && off < len; p++)
+		if (c->port_svc[p] == svc)
+			off += snprintf(buf + off, len - off, "%s%u", off ? "," : "", p);
+}
+
+static int limit_set(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rate", required_argument, NULL, 'r' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *rate = NULL, *burst = NULL, *why, *svcname;
+	__u32 n = 0, per_s = 0, b = 0;
+	struct mxg_cfg *c = NULL;
+	struct mxg_maps m;
+	int opt, err, svc = -1;
+	unsigned s;
+
+	while ((opt = mxg_getopt(&mxg_cmd_limit, argc, argv, "r:b:h", opts)) != -1) {
+		switch (opt) {
+		case 'r': rate = optarg; break;
+		case 'b': burst = optarg; break;
+		case 'h': mxg_cmd_help(&mxg_cmd_limit); return 0;
+		default: return -EINVAL;
+		}
+	}
+	err = mxg_want_args(&mxg_cmd_limit, argc, argv, 1, "service name (or 'all')");
+	if (err)
+		return err;
+	svcname = argv[optind];
+	if (strcmp(svcname, "all")) {
+		svc = mxg_svc_by_name(svcname);
+		if (svc <= MXG_SVC_NONE)
+			return mxg_usage(&mxg_cmd_limit,
+					 "unknown service '%s': use smtp, submissions, submission, pop3, pop3s, imap, imaps or all",
+					 svcname);
+	}
+	if (!rate && !burst)
+		return mxg_usage(&mxg_cmd_limit, "give --rate, --burst or both");
+	if (rate && mxg_parse_rate(rate, &n, &per_s, &why))
+		return mxg_usage(&mxg_cmd_limit, "invalid rate '%s': %s", rate, why);
+	if (burst && mxg_parse_u32(burst, 1, MXG_BURST_MAX, &b, &why))
+		return mxg_usage(&mxg_cmd_limit, "invalid burst '%s': %s (1-%d)",
+				 burst, why, MXG_BURST_MAX);
+
+	err = cfg_begin(&m, &c, 1);
+	if (err)
+		return err;
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
+		struct mxg_limit *l = &c->limit[s];
+		char rb[32];
+
+		if (svc >= 0 && (int)s != svc)
+			continue;
+		mxg_cfg_set_limit(c, s, rate ? n : l->rate_n,
+				  rate ? per_s : l->rate_per_s,
+				  burst ? b : l->burst);
+		mxg_format_rate(l->rate_n, l->rate_per_s, rb, sizeof(rb));
+		printf("%s: %s, burst %u\n", mxg_svc_name(s), rb, l->burst);
+	}
+	err = mxg_cfg_store(&m, c);
+	free(c);
+	mxg_maps_close(&m);
+	return err;
+}
+
+static int limit_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct mxg_cfg *c = NULL;
+	struct mxg_maps m;
+	int opt, err, json = 0;
+	char ports[128], rb[32];
+	unsigned s;
+
+	while ((opt = mxg_getopt(&mxg_cmd_limit, argc, argv, "jh", opts)) != -1) {
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'h': mxg_cmd_help(&mxg_cmd_limit); return 0;
+		default: return -EINVAL;
+		}
+	}
+	err = mxg_want_args(&mxg_cmd_limit, argc, argv, 0, "");
+	if (err)
+		return err;
+	err = cfg_begin(&m, &c, 0);
+	if (err)
+		return err;
+	if (json) {
+		struct mxg_json j;
+
+		mxg_json_init(&j, stdout);
+		mxg_json_obj(&j, NULL);
+		mxg_json_str(&j, "mode", mxg_mode_name(c->mode));
+		mxg_json_u64(&j, "v4_prefix", c->v4_prefix);
+		mxg_json_u64(&j, "v6_prefix", c->v6_prefix);
+		mxg_json_obj(&j, "limits");
+		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
+			const struct mxg_limit *l = &c->limit[s];
+			unsigned p;
+
+			mxg_format_rate(l->rate_n, l->rate_per_s, rb, sizeof(rb));
+			mxg_json_obj(&j, mxg_svc_name(s));
+			mxg_json_str(&j, "rate", rb);
+			mxg_json_u64(&j, "rate_n", l->rate_n);
+			mxg_json_u64(&j, "per_s", l->rate_per_s);
+			mxg_json_u64(&j, "burst", l->burst);
+			mxg_json_u64(&j, "interval_ns", l->interval_ns);
+			mxg_json_arr(&j, "ports");
+			for (p = 0; p < MXG_NPORTS; p++)
+				if (c->port_svc[p] == s)
+					mxg_json_u64(&j, NULL, p);
+			mxg_json_arr_end(&j);
+			mxg_json_obj_end(&j);
+		}
+		mxg_json_obj_end(&j);
+		mxg_json_obj_end(&j);
+		mxg_json_done(&j);
+	} else {
+		static const char *head[] = { "SERVICE", "PORTS", "RATE", "BURST" };
+		struct mxg_table t;
+
+		mxg_table_init(&t, 4, head, 0x8);
+		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
+			const struct mxg_limit *l = &c->limit[s];
+			char bb[16];
+			const char *cells[4] = { mxg_svc_name(s), ports, rb, bb };
+
+			svc_ports(c, s, ports, sizeof(ports));
+			mxg_format_rate(l->rate_n, l->rate_per_s, rb, sizeof(rb));
+			snprintf(bb, sizeof(bb), "%u", l->burst);
+			mxg_table_row(&t, cells);
+		}
+		mxg_table_print(&t, stdout);
+		mxg_table_free(&t);
+		printf("\nLimits apply per source address and service (source key: IPv4 /%u, IPv6 /%u).\nMode: %s.\n",
+		       c->v4_prefix, c->v6_prefix, mxg_mode_name(c->mode));
+	}
+	free(c);
+	mxg_maps_close(&m);
+	return 0;
+}
+
+static int do_limit(int argc, char **argv)
+{
+	if (argc < 2)
+		return mxg_usage(&mxg_cmd_limit, "missing subcommand: set or show");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		mxg_cmd_help(&mxg_cmd_limit);
+		return 0;
+	}
+	if (!strcmp(argv[1], "set")) {
+		mxg_cmd = "limit set";
+		return limit_set(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "show")) {
+		mxg_cmd = "limit show";
+		return limit_show(argc - 1, argv + 1);
+	}
+	return mxg_usage(&mxg_cmd_limit, "unknown subcommand '%s': use set or show",
+			 argv[1]);
+}
+
+const struct mxg_cmd mxg_cmd_limit = {
+	.name = "limit",
+	.synopsis = "limit set SERVICE|all [--rate N/sec|N/min|N/hour] [--burst N]\n"
+		    "limit show [--json]",
+	.summary = "per-source connection limits of each mail service",
+	.help =
+	"Each source address (IPv4 /32, IPv6 /64) gets a token bucket per service:\n"
+	"it may open BURST new connections at once, then RATE more over time.\n"
+	"A SYN finding the bucket empty is dropped (mode enforce) or counted as\n"
+	"would-drop (mode monitor). Allowlisted sources are never limited.\n\n"
+	"Services: smtp (25), submissions (465), submission (587), pop3 (110),\n"
+	"pop3s (995), imap (143), imaps (993); 'all' sets every service.\n\n"
+	"Options of set (at least one):\n"
+	"  --rate N/UNIT   refill rate; UNIT is sec, min or hour; N 1-1000000\n"
+	"  --burst N       bucket depth, 1-1000000 connections\n\n"
+	"Options of show:\n"
+	"  --json          mode, v4_prefix, v6_prefix and limits{SERVICE: {rate,\n"
+	"                  rate_n, per_s, burst, interval_ns, ports[]}}\n\n"
+	"Examples:\n"
+	"  mxguard limit set smtp --rate 30/min --burst 10\n"
+	"  mxguard limit set all --burst 20\n",
+	.run = do_limit,
+};
+
+static int do_mode(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct mxg_cfg *c = NULL;
+	struct mxg_maps m;
+	int opt, err, mode;
+	unsigned old;
+
+	while ((opt = mxg_getopt(&mxg_cmd_mode, argc, argv, "h", opts)) != -1) {
+		if (opt == 'h') {
+			mxg_cmd_help(&mxg_cmd_mode);
+			return 0;
+		}
+		return -EINVAL;
+	}
+	if (argc - optind == 0) {
+		err = cfg_begin(&m, &c, 0);
+		if (err)
+			return err;
+		printf("%s\n", mxg_mode_name(c->mode));
+		free(c);
+		mxg_maps_close(&m);
+		return 0;
+	}
+	err = mxg_want_args(&mxg_cmd_mode, argc, argv, 1, "mode");
+	if (err)
+		return err;
+	mode = mxg_mode_by_name(argv[optind]);
+	if (mode < 0)
+		return mxg_usage(&mxg_cmd_mode,
+				 "unknown mode '%s': use enforce, monitor or lockdown",
+				 argv[optind]);
+	err = cfg_begin(&m, &c, 1);
+	if (err)
+		return err;
+	old = c->mode;
+	if (old != (unsigned)mode) {
+		c->mode = mode;
+		c->mode_since_s = mxg_unix_s();
+		err = mxg_cfg_store(&m, c);
+	}
+	if (!err)
+		printf("mode %s (was %s)\n", mxg_mode_name(mode), mxg_mode_name(old));
+	free(c);
+	mxg_maps_close(&m);
+	return err;
+}
+
+const struct mxg_cmd mxg_cmd_mode = {
+	.name = "mode",
+	.synopsis = "mode [enforce|monitor|lockdown]",
+	.summary = "show or switch the policy mode",
+	.help =
+	"  enforce   drop blocklisted sources and SYNs over the limit (default)\n"
+	"  monitor   drop nothing; count what enforce would have dropped\n"
+	"            (block_would, limit_would): check a policy before using it\n"
+	"  lockdown  emergency: only allowlisted partners may open new\n"
+	"            connections to the mail ports; established ones go on\n\n"
+	"Allowlisted sources pass in every mode. Without an argument, prints the\n"
+	"current mode. Takes effect on the next packet.\n",
+	.run = do_mode,
+};

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* stats and top: what the program counted, per service and verdict, and the
+ * sources behind it. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "mxguard.h"
+#include "bucket.h"
+#include "cmd.h"
+#include "lists.h"
+#include "log.h"
+#include "maps.h"
+#include "out.h"
+#include "units.h"
+
+/* The verdict columns of the service rows, in display order. */
+static const unsigned mail_reasons[] = {
+	MXG_R_ADMIT, MXG_R_LIMIT, MXG_R_LIMIT_WOULD, MXG_R_BLOCK,
+	MXG_R_BLOCK_WOULD, MXG_R_ALLOW, MXG_R_LOCKDOWN, MXG_R_ESTABLISHED,
+};
+#define NMAIL (sizeof(mail_reasons) / sizeof(mail_reasons[0]))
+static const unsigned other_reasons[] = {
+	MXG_R_NOT_IP, MXG_R_NOT_TCP, MXG_R_OTHER_PORT, MXG_R_UNPARSED,
+};
+#define NOTHER (sizeof(other_reasons) / sizeof(other_reasons[0]))
+
+static void totals(const __u64 *c, __u64 *passed, __u64 *dropped)
+{
+	unsigned s, r;
+
+	*passed = *dropped = 0;
+	for (s = 0; s < MXG_SVC_MAX; s++)
+		for (r = 0; r < MXG_R_MAX; r++) {
+			__u64 v = c[MXG_COUNTER_IDX(s, r)];
+
+			if (MXG_REASON_DROPS(r))
+				*dropped += v;
+			else
+				*passed += v;
+		}
+}
+
+static void stats_json(const __u64 *c)
+{
+	struct mxg_json j;
+	__u64 passed, dropped;
+	unsigned s, r;
+
+	totals(c, &passed, &dropped);
+	mxg_json_init(&j, stdout);
+	mxg_json_obj(&j, NULL);
+	mxg_json_time(&j, "time", mxg_unix_s());
+	mxg_json_u64(&j, "passed", passed);
+	mxg_json_u64(&j, "dropped", dropped);
+	mxg_json_obj(&j, "counters");
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
+		mxg_json_obj(&j, mxg_svc_name(s));
+		for (r = 0; r < NMAIL; r++)
+			mxg_json_u64(&j, mxg_reason_name(mail_reasons[r]),
+				     c[MXG_COUNTER_IDX(s, mail_reasons[r])]);
+		mxg_json_obj_end(&j);
+	}
+	mxg_json_obj(&j, mxg_svc_name(MXG_SVC_NONE));
+	for (r = 0; r < NOTHER; r++)
+		mxg_json_u64(&j, mxg_reason_name(other_reasons[r]),
+			     c[MXG_COUNTER_IDX(MXG_SVC_NONE, other_reasons[r])]);
+	mxg_json_obj_end(&j);
+	mxg_json_obj_end(&j);
+	mxg_json_u64(&j, "events_lost", c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
+	mxg_json_u64(&j, "src_fail", c[MXG_MISC_IDX(MXG_C_SRC_FAIL)]);
+	mxg_json_obj_end(&j);
+	mxg_json_done(&j);
+}
+
+/* One Prometheus sample per (service, verdict) and per non-mail reason. */
+static void stats_prometheus(const __u64 *c)
+{
+	unsigned s, r;
+
+	printf("# HELP mxguard_packets_total Packets seen by the mxguard XDP program, by service and verdict.\n");
+	printf("# TYPE mxguard_packets_total counter\n");
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++)
+		for (r = 0; r < NMAIL; r++)
+			printf("mxguard_packets_total{service=\"%s\",verdict=\"%s\"} %llu\n",
+			       mxg_svc_name(s), mxg_reason_name(mail_reasons[r]),
+			       (unsigned long long)c[MXG_COUNTER_IDX(s, mail_reasons[r])]);
+	for (r = 0; r < NOTHER; r++)
+		printf("mxguard_packets_total{service=\"none\",verdict=\"%s\"} %llu\n",
+		       mxg_reason_name(other_reasons[r]),
+		       (unsigned long long)c[MXG_COUNTER_IDX(MXG_SVC_NONE, other_reasons[r])]);
+	printf("# HELP mxguard_events_lost_total Events dropped because the ring buffer was full.\n");
+	printf("# TYPE mxguard_events_lost_total counter\n");
+	printf("mxguard_events_lost_total %llu\n",
+	       (unsigned long long)c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
+}
+
+/* Table of counters; with prev and dt > 0, per-second rates instead. */
+static void stats_table(const __u64 *c, const __u64 *prev, double dt)
+{
+	/* Same order as mail_reasons; "~" marks monitor-mode would-drops. */
+	static const char *head[NMAIL + 1] = { "SERVICE", "ADMIT", "LIMIT",
+		"LIMIT~", "BLOCK", "BLOCK~", "ALLOW", "LOCKDOWN", "ESTAB" };
+	struct mxg_table t;
+	__u64 passed, dropped;
+	unsigned s, r;
+
+	mxg_table_init(&t, NMAIL + 1, head, ~1u);
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
+		char cells_buf[NMAIL][24];
+		const char *cells[NMAIL + 1] = { mxg_svc_name(s) };
+
+		for (r = 0; r < NMAIL; r++) {
+			__u64 v = c[MXG_COUNTER_IDX(s, mail_reasons[r])];
+
+			if (prev)
+				snprintf(cells_buf[r], sizeof(cells_buf[r]), "%.1f",
+					 (v - prev[MXG_COUNTER_IDX(s, mail_reasons[r])]) / dt);
+			else
+				mxg_format_count(v, cells_buf[r], sizeof(cells_buf[r]));
+			cells[r + 1] = cells_buf[r];
+		}
+		mxg_table_row(&t, cells);
+	}
+	mxg_table_print(&t, stdout);
+	mxg_table_free(&t);
+	totals(c, &passed, &dropped);
+	if (prev) {
+		__u64 pp, pd;
+
+		totals(prev, &pp, &pd);
+		printf("\nall frames: %.1f/s passed, %.1f/s dropped\n",
+		       (passed - pp) / dt, (dropped - pd) / dt);
+	} else {
+		char p[16], d[16], o[16];
+		__u64 other = 0;
+
+		for (r = 0; r < NOTHER; r++)
+			other += c[MXG_COUNTER_IDX(MXG_SVC_NONE, other_reasons[r])];
+		mxg_format_count(passed, p, sizeof(p));
+		mxg_format_count(dropped, d, sizeof(d));
+		mxg_format_count(other, o, sizeof(o));
+		printf("\nall frames: %s passed (%s not for a mail port), %s dropped; ~ = would drop (monitor)\n",
+		       p, o, d);
+	}
+	if (c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)])
+		printf("events lost (ring buffer full): %llu\n",
+		       (unsigned long long)c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
+}
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+static int do_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	__u64 cur[MXG_NCOUNTERS], prev[MXG_NCOUNTERS];
+	int opt, err, json = 0, prom = 0;
+	__u32 watch = 0;
+	const char *why;
+	struct mxg_maps m;
+
+	while ((opt = mxg_getopt(&mxg_cmd_stats, argc, argv, "jpw:h", opts)) != -1) {
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'p': prom = 1; break;
+		case 'w':
+			if (mxg_parse_u32(optarg, 1, 3600, &watch, &why))
+				return mxg_usage(&mxg_cmd_stats, "invalid --watch '%s': %s (1-3600 seconds)",
+						 optarg, why);
+			break;
+		case 'h': mxg_cmd_help(&mxg_cmd_stats); return 0;
+		default: return -EINVAL;
+		}
+	}
+	err = mxg_want_args(&mxg_cmd_stats, argc, argv, 0, "");
+	if (err)
+		return err;
+	if (json && prom)
+		return mxg_usage(&mxg_cmd_stats, "--json and --prometheus exclude each other");
+	err = mxg_require_caps(MXG_NEED_BPF);
+	if (err)
+		return err;
+	err = mxg_maps_open(&m);
+	if (err)
+		return err;
+	err = mxg_stats_read(&m, cur);
+	if (err)
+		goto out;
+	if (!watch) {
+		if (json)
+			stats_json(cur);
+		else if (prom)
+			stats_prometheus(cur);
+		else
+			stats_table(cur, NULL, 0);
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stop) {
+		char ts[32];
+
+		memcpy(prev, cur, sizeof(cur));
+		sleep(watch);
+		if (stop)
+			break;
+		err = mxg_stats_read(&m, cur);
+		if (err)
+			break;
+		if (json) {
+			stats_json(cur);
+		} else if (prom) {
+			stats_prometheus(cur);
+		} else {
+			mxg_format_time(mxg_unix_s(), ts, sizeof(ts));
+			printf("\n%s  per second over the last %u s\n", ts, watch);
+			stats_table(cur, prev, watch);
+		}
+		fflush(stdout);
+	}
+out:
+	mxg_maps_close(&m);
+	return err;
+}
+
+const struct mxg_cmd mxg_cmd_stats = {
+	.name = "stats",
+	.synopsis = "stats [--json | --prometheus] [--watch SECONDS]",
+	.summary = "packet counters per service and verdict",
+	.help =
+	"Counters kept by the XDP program since it was first loaded, per service\n"
+	"and verdict:\n"
+	"  admit        new connection within the limit (passed)\n"
+	"  limit        new connection over the limit (dropped)\n"
+	"  limit_would  over the limit in monitor mode (passed)\n"
+	"  block        from a blocklisted source (dropped)\n"
+	"  block_would  blocklisted, monitor mode (passed)\n"
+	"  allow        from an allowlisted partner (passed, always)\n"
+	"  lockdown     new connection refused in lockdown (dropped)\n"
+	"  established  packet of an existing connection (passed)\n"
+	"Traffic that is not for a mail port is counted under service \"none\" as\n"
+	"not_ip, not_tcp, other_port or unparsed, and always passed.\n\n"
+	"Options:\n"
+	"  --json          {time, passed, dropped, counters{SERVICE{VERDICT: n}},\n"
+	"                  events_lost, src_fail}\n"
+	"  --prometheus    text exposition format (mxguard_packets_total{service,\n"
+	"                  verdict}), for node_exporter's textfile collector\n"
+	"  --watch N       repeat every N seconds; tables show per-second rates\n",
+	.run = do_stats,
+};
+
+/* ---- top -------------------------------------------------------------- */
+
+struct src_rec {
+	struct mxg_src_key k;
+	struct mxg_src_val v;
+};
+
+struct src_agg {
+	union mxg_addr addr;
+	size_t first;          /* index of its first record */
+	size_t nrec;
+	__u64 syns, drops, would_drops, first_ns, last_ns;
+	int limited;
+};
+
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct src_rec *x = a, *y = b;
+	int r = memcmp(&x->k.addr, &y->k.addr, sizeof(x->k.addr));
+
+	return r ? r : (int)x->k.svc - (int)y->k.svc;
+}
+
+static int cmp_agg(const void *a, const void *b)
+{
+	const struct src_agg *x = a, *y = b;
+	__u64 xd = x->drops + x->would_drops, yd = y->drops + y->would_drops;
+
+	if (xd != yd)
+		return xd < yd ? 1 : -1;
+	if (x->syns != y->syns)
+		return x->syns < y->syns ? 1 : -1;
+	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
+}
+
+/* Every source record, read in batches. */
+static int read_sources(const struct mxg_maps *m, struct src_rec **out,
+			size_t *n)
+{
+	enum { B = 4096 };
+	struct mxg_src_key *keys = calloc(B, sizeof(*keys));
+	struct mxg_src_val *vals = calloc(B, sizeof(*vals));
+	struct src_rec *v = NULL;
+	size_t cnt = 0, cap = 0;
+	__u32 in = 0, outb = 0, count, i;
+	int first = 1, done = 0, err = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!done) {
+		count = B;
+		if (bpf_map_lookup_batch(m->src, first ? NULL : &in, &outb, keys,
+					 vals, &count, &opts)) {
+			if (errno != ENOENT) {
+				err = mxg_sys(-errno);
+				mxg_err("cannot read the source table: %s", strerror(errno));
+				goto out;
+			}
+			done = 1;
+		}
+		first = 0;
+		in = outb;
+		if (cnt + count > cap) {
+			struct src_rec *nv;
+
+			cap = (cnt + count) * 2;
+			nv = realloc(v, cap * sizeof(*nv));
+			if (!nv) {
+				err = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		for (i = 0; i < count; i++) {
+			v[cnt].k = keys[i];
+			v[cnt].v = vals[i];
+			cnt++;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static const char *src_status(const struct mxg_maps *m, const struct src_agg *a,
+			      char *feed, size_t len)
+{
+	struct mxg_allow_entry ae;
+	struct mxg_block_entry be;
+
+	feed[0] = '\0';
+	if (mxg_allow_match(m, &a->addr, &ae))
+		return "allowed";
+	if (mxg_block_match(m, &a->addr, &be) &&
+	    !mxg_block_expired(&be.v, mxg_mono_ns())) {
+		mxg_feed_name(m, be.v.feed_id, feed, len);
+		return "blocked";
+	}
+	return a->limited ? "limited" : "ok";
+}
+
+static int do_top(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct src_rec *recs = NULL;
+	struct src_agg *aggs = NULL;
+	struct mxg_cfg *cfg = NULL;
+	size_t nrec = 0, nagg = 0, i, k;
+	int opt, err, json = 0;
+	__u32 limit = 20;
+	const char *why;
+	struct mxg_maps m;
+	__u64 now;
+
+	while ((opt = mxg_getopt(&mxg_cmd_top, argc, argv, "jn:h", opts)) != -1) {
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'n':
+			if (mxg_parse_u32(optarg, 1, 1000000, &limit, &why))
+				return mxg_usage(&mxg_cmd_top, "invalid -n '%s': %s", optarg, why);
+			break;
+		case 'h': mxg_cmd_help(&mxg_cmd_top); return 0;
+		default: return -EINVAL;
+		}
+	}
+	err = mxg_want_args(&mxg_cmd_top, argc, argv, 0, "");
+	if (err)
+		return err;
+	err = mxg_require_caps(MXG_NEED_BPF);
+	if (err)
+		return err;
+	err = mxg_maps_open(&m);
+	if (err)
+		return err;
+	cfg = mxg_cfg_load(&m);
+	if (!cfg) {
+		err = -EIO;
+		goto out;
+	}
+	err = read_sources(&m, &recs, &nrec);
+	if (err)
+		goto out;
+	now = mxg_mono_ns();
+	if (nrec)
+		qsort(recs, nrec, sizeof(*recs), cmp_rec);
+	aggs = calloc(nrec ? nrec : 1, sizeof(*aggs));
+	if (!aggs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nrec; i++) {
+		struct src_agg *a;
+		const struct mxg_src_val *v = &recs[i].v;
+
+		if (!nagg || memcmp(&aggs[nagg - 1].addr, &recs[i].k.addr, sizeof(recs[i].k.addr))) {
+			a = &aggs[nagg++];
+			a->addr = recs[i].k.addr;
+			a->first = i;
+			a->first_ns = v->first_ns;
+		}
+		a = &aggs[nagg - 1];
+		a->nrec++;
+		a->syns += v->syns;
+		a->drops += v->drops;
+		a->would_drops += v->would_drops;
+		if (v->first_ns < a->first_ns)
+			a->first_ns = v->first_ns;
+		if (v->last_ns > a->last_ns)
+			a->last_ns = v->last_ns;
+		if ((v->flags & MXG_SRCF_LIMITED) && !mxg_bucket_full(v->tat_ns, now))
+			a->limited = 1;
+	}
+	if (nagg)
+		qsort(aggs, nagg, sizeof(*aggs), cmp_agg);
+	if (nagg > limit)
+		nagg = limit;
+
+	if (json) {
+		struct mxg_json j;
+
+		mxg_json_init(&j, stdout);
+		mxg_json_obj(&j, NULL);
+		mxg_json_time(&j, "time", mxg_unix_s());
+		mxg_json_u64(&j, "tracked", nrec);
+		mxg_json_arr(&j, "sources");
+		for (i = 0; i < nagg; i++) {
+			const struct src_agg *a = &aggs[i];
+			char as[MXG_CIDR_STRLEN], feed[MXG_FEED_NAME_LEN + 8];
+			const char *st = src_status(&m, a, feed, sizeof(feed));
+
+			mxg_addr_format(&a->addr, as, sizeof(as));
+			mxg_json_obj(&j, NULL);
+			mxg_json_str(&j, "addr", as);
+			mxg_json_u64(&j, "syns", a->syns);
+			mxg_json_u64(&j, "drops", a->drops);
+			mxg_json_u64(&j, "would_drops", a->would_drops);
+			mxg_json_time(&j, "first_seen", mxg_mono_to_unix(a->first_ns));
+			mxg_json_time(&j, "last_seen", mxg_mono_to_unix(a->last_ns));
+			mxg_json_str(&j, "status", st);
+			mxg_json_str(&j, "feed", feed[0] ? feed : NULL);
+			mxg_json_obj(&j, "services");
+			for (k = a->first; k < a->first + a->nrec; k++) {
+				const struct src_rec *r = &recs[k];
+				const struct mxg_limit *l = &cfg->limit[r->k.svc < MXG_SVC_MAX ? r->k.svc : 0];
+
+				mxg_json_obj(&j, mxg_svc_name(r->k.svc));
+				mxg_json_u64(&j, "syns", r->v.syns);
+				mxg_json_u64(&j, "drops", r->v.drops);
+				mxg_json_u64(&j, "would_drops", r->v.would_drops);
+				mxg_json_u64(&j, "tokens", mxg_bucket_tokens(r->v.tat_ns, now,
+							l->interval_ns, l->burst));
+				mxg_json_bool(&j, "limited", (r->v.flags & MXG_SRCF_LIMITED) &&
+					      !mxg_bucket_full(r->v.tat_ns, now));
+				mxg_json_obj_end(&j);
+			}
+			mxg_json_obj_end(&j);
+			mxg_json_obj_end(&j);
+		}
+		mxg_json_arr_end(&j);
+		mxg_json_obj_end(&j);
+		mxg_json_done(&j);
+	} else if (!nagg) {
+		printf("no sources seen yet\n");
+	} else {
+		static const char *head[] = { "SOURCE", "SYNS", "DROPS", "WOULD", "FIRST SEEN",
+					      "LAST SEEN", "STATUS", "SERVICES" };
+		struct mxg_table t;
+
+		mxg_table_init(&t, 8, head, 0xe);
+		for (i = 0; i < nagg; i++) {
+			const struct src_agg *a = &aggs[i];
+			char as[MXG_CIDR_STRLEN], sy[16], dr[16], wd[16], fs[32], ls[32];
+			char st[64], feed[MXG_FEED_NAME_LEN + 8], svcs[128];
+			const char *cells[8] = { as, sy, dr, wd, fs, ls, st, svcs };
+			size_t off = 0;
+
+			mxg_addr_format(&a->addr, as, sizeof(as));
+			mxg_format_count(a->syns, sy, sizeof(sy));
+			mxg_format_count(a->drops, dr, sizeof(dr));
+			mxg_format_count(a->would_drops, wd, sizeof(wd));
+			mxg_format_time(mxg_mono_to_unix(a->first_ns), fs, sizeof(fs));
+			mxg_format_time(mxg_mono_to_unix(a->last_ns), ls, sizeof(ls));
+			snprintf(st, sizeof(st), "%s", src_status(&m, a, feed, sizeof(feed)));
+			if (feed[0])
+				snprintf(st, sizeof(st), "blocked (%s)", feed);
+			svcs[0] = '\0';
+			for (k = a->first; k < a->first + a->nrec && off < sizeof(svcs); k++)
+				off += snprintf(svcs + off, sizeof(svcs) - off, "%s%s",
+						off ? "," : "", mxg_svc_name(recs[k].k.svc));
+			mxg_table_row(&t, cells);
+		}
+		mxg_table_print(&t, stdout);
+		mxg_table_free(&t);
+		printf("\n%zu source/service records tracked; WOULD = would have been dropped (monitor mode)\n",
+		       nrec);
+	}
+out:
+	free(cfg);
+	free(recs);
+	free(aggs);
+	mxg_maps_close(&m);
+	return err;
+}
+
+const struct mxg_cmd mxg_cmd_top = {
+	.name = "top",
+	.synopsis = "top [-n N] [--json]",
+	.summary = "the sources that opened or were refused the most connections",
+	.help =
+	"Sources tracked by the program (IPv4 /32, IPv6 /64 by default), ranked by\n"
+	"refused connections (drops plus would-drops), then by SYNs. For each:\n"
+	"SYNs, drops, would-drops (monitor mode), first and last seen (UTC), the\n"
+	"services it used, and its status: allowed (allowlist), blocked (and by\n"
+	"which feed), limited (over its limit now) or ok.\n\n"
+	"The source table is an LRU of bounded size: under a flood of spoofed\n"
+	"addresses, the quietest sources are forgotten first.\n\n"
+	"Options:\n"
+	"  -n N     show N sources (default 20)\n"
+	"  --json   {time, tracked, sources[{addr, syns, drops, would_drops,\n"
+	"           first_seen, last_seen, status, feed, services{SERVICE{syns,\n"
+	"           drops, would_drops, tokens, limited}}}]}\n",
+	.run = do_top,
+};

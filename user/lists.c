@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Allow and block entries in the pinned maps. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "lists.h"
+#include "log.h"
+
+#define BATCH 4096
+
+static int lpm_each(int fd, size_t vsize,
+		    int (*cb)(const struct mxg_lpm_key *k, const void *v, void *ctx),
+		    void *ctx)
+{
+	struct mxg_lpm_key key, next;
+	void *prev = NULL;
+	char val[256];
+	int ret;
+
+	if (vsize > sizeof(val))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, val))
+			continue; /* deleted meanwhile */
+		ret = cb(&key, val, ctx);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : mxg_sys(-errno);
+}
+
+struct allow_ctx {
+	int (*cb)(const struct mxg_allow_entry *e, void *ctx);
+	void *ctx;
+};
+
+static int allow_cb(const struct mxg_lpm_key *k, const void *v, void *ctx)
+{
+	struct allow_ctx *a = ctx;
+	struct mxg_allow_entry e;
+
+	mxg_cidr_from_key(k, &e.cidr);
+	memcpy(&e.v, v, sizeof(e.v));
+	return a->cb(&e, a->ctx);
+}
+
+int mxg_allow_each(const struct mxg_maps *m,
+		   int (*cb)(const struct mxg_allow_entry *e, void *ctx),
+		   void *ctx)
+{
+	struct allow_ctx a = { cb, ctx };
+
+	return lpm_each(m->allow, sizeof(struct mxg_allow_val), allow_cb, &a);
+}
+
+struct block_ctx {
+	int (*cb)(const struct mxg_block_entry *e, void *ctx);
+	void *ctx;
+};
+
+static int block_trie_cb(const struct mxg_lpm_key *k, const void *v, void *ctx)
+{
+	struct block_ctx *b = ctx;
+	struct mxg_block_entry e;
+
+	mxg_cidr_from_key(k, &e.cidr);
+	memcpy(&e.v, v, sizeof(e.v));
+	return b->cb(&e, b->ctx);
+}
+
+/* The hash is read in batches: a million entries in a few hundred calls. */
+static int block_hash_each(const struct mxg_maps *m, struct block_ctx *b)
+{
+	union mxg_addr *keys = calloc(BATCH, sizeof(*keys));
+	struct mxg_block_val *vals = calloc(BATCH, sizeof(*vals));
+	__u32 in = 0, out = 0, count, i;
+	int first = 1, err = 0, done = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!done) {
+		count = BATCH;
+		if (bpf_map_lookup_batch(m->block_h, first ? NULL : &in, &out,
+					 keys, vals, &count, &opts)) {
+			if (errno != ENOENT) {
+				err = mxg_sys(-errno);
+				mxg_err("cannot read the blocklist: %s", strerror(errno));
+				goto out;
+			}
+			done = 1;
+		}
+		first = 0;
+		in = out;
+		for (i = 0; i < count; i++) {
+			struct mxg_block_entry e;
+
+			e.cidr.addr = keys[i];
+			e.cidr.plen = 128;
+			e.cidr.v4 = mxg_addr_is_v4(&keys[i]);
+			e.v = vals[i];
+			err = b->cb(&e, b->ctx);
+			if (err)
+				goto out;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int mxg_block_each(const struct mxg_maps *m,
+		   int (*cb)(const struct mxg_block_entry *e, void *ctx),
+		   void *ctx)
+{
+	struct block_ctx b = { cb, ctx };
+	int err;
+
+	err = block_hash_each(m, &b);
+	if (err)
+		return err;
+	return lpm_each(m->block_t, sizeof(struct mxg_block_val), block_trie_cb, &b);
+}
+
+struct collect {
+	struct mxg_allow_entry *v;
+	size_t n, cap;
+};
+
+static int collect_cb(const struct mxg_allow_entry *e, void *ctx)
+{
+	struct collect *c = ctx;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct mxg_allow_entry *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n++] = *e;
+	return 0;
+}
+
+static int cmp_allow(const void *a, const void *b)
+{
+	const struct mxg_allow_entry *x = a, *y = b;
+	int r = memcmp(&x->cidr.addr, &y->cidr.addr, sizeof(x->cidr.addr));
+
+	return r ? r : (int)x->cidr.plen - (int)y->cidr.plen;
+}
+
+int mxg_allow_all(const struct mxg_maps *m, struct mxg_allow_entry **out,
+		  size_t *n)
+{
+	struct collect c = { 0 };
+	int err = mxg_allow_each(m, collect_cb, &c);
+
+	if (err) {
+		free(c.v);
+		return err;
+	}
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), cmp_allow);
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+int mxg_allow_overlap(const struct mxg_allow_entry *all, size_t n,
+		      const struct mxg_cidr *c, const struct mxg_allow_entry **hit)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (mxg_cidr_overlap(&all[i].cidr, c)) {
+			if (hit)
+				*hit = &all[i];
+			return 1;
+		}
+	return 0;
+}
+
+static int ret_errno(void)
+{
+	return errno == ENOENT ? -ENOENT : mxg_sys(-errno);
+}
+
+int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
+		  struct mxg_allow_val *v)
+{
+	struct mxg_lpm_key k;
+
+	mxg_cidr_to_key(c, &k);
+	/* An LPM lookup returns the longest match; we want this exact prefix. */
+	if (bpf_map_lookup_elem(m->allow, &k, v))
+		return ret_errno();
+	{
+		struct mxg_lpm_key next, *prev = NULL;
+		struct mxg_lpm_key cur;
+
+		while (!bpf_map_get_next_key(m->allow, prev, &next)) {
+			if (!memcmp(&next, &k, sizeof(k)))
+				return 0;
+			cur = next;
+			prev = &cur;
+		}
+	}
+	return -ENOENT;
+}
+
+int mxg_allow_put(const struct mxg_maps *m, const struct mxg_cidr *c,
+		  const struct mxg_allow_val *v)
+{
+	struct mxg_lpm_key k;
+
+	mxg_cidr_to_key(c, &k);
+	if (bpf_map_update_elem(m->allow, &k, v, BPF_ANY)) {
+		int err = errno;
+
+		mxg_err("cannot write the allowlist: %s%s", strerror(err),
+			err == ENOSPC ? " (allowlist full)" : "");
+		return mxg_sys(-err);
+	}
+	return 0;
+}
+
+int mxg_allow_del(const struct mxg_maps *m, const struct mxg_cidr *c)
+{
+	struct mxg_lpm_key k;
+
+	mxg_cidr_to_key(c, &k);
+	return bpf_map_delete_elem(m->allow, &k) ? ret_errno() : 0;
+}
+
+int mxg_block_is_exact(const struct mxg_cidr *c)
+{
+	return c->plen == 128;
+}
+
+int mxg_block_get(const struct mxg_maps *m, const struct mxg_cidr *c,
+		  struct mxg_block_val *v)
+{
+	struct mxg_lpm_key k;
+
+	if (mxg_block_is_exact(c))
+		return bpf_map_lookup_elem(m->block_h, &c->addr, v) ? ret_errno() : 0;
+	mxg_cidr_to_key(c, &k);
+	if (bpf_map_lookup_elem(m->block_t, &k, v))
+		return ret_errno();
+	{
+		/* LPM lookups return the longest match: check the prefix is
+		 * really this one. */
+		struct mxg_lpm_key next, cur, *prev = NULL;
+
+		while (!bpf_map_get_next_key(m->block_t, prev, &next)) {
+			if (!memcmp(&next, &k, sizeof(k)))
+				return 0;
+			cur = next;
+			prev = &cur;
+		}
+	}
+	return -ENOENT;
+}
+
+int mxg_block_put(const struct mxg_maps *m, const struct mxg_cidr *c,
+		  const struct mxg_block_val *v)
+{
+	struct mxg_lpm_key k;
+	int r;
+
+	if (mxg_block_is_exact(c)) {
+		r = bpf_map_update_elem(m->block_h, &c->addr, v, BPF_ANY);
+	} else {
+		mxg_cidr_to_key(c, &k);
+		r = bpf_map_update_elem(m->block_t, &k, v, BPF_ANY);
+	}
+	if (r) {
+		int err = errno;
+
+		mxg_err("cannot write the blocklist: %s%s", strerror(err),
+			err == E2BIG || err == ENOSPC ? " (blocklist full)" : "");
+		return mxg_sys(-err);
+	}
+	return 0;
+}
+
+int mxg_block_del(const struct mxg_maps *m, const struct mxg_cidr *c)
+{
+	struct mxg_lpm_key k;
+
+	if (mxg_block_is_exact(c))
+		return bpf_map_delete_elem(m->block_h, &c->addr) ? ret_errno() : 0;
+	mxg_cidr_to_key(c, &k);
+	return bpf_map_delete_elem(m->block_t, &k) ? ret_errno() : 0;
+}
+
+int mxg_allow_match(const struct mxg_maps *m, const union mxg_addr *a,
+		    struct mxg_allow_entry *e)
+{
+	struct mxg_lpm_key k = { .prefixlen = 128, .addr = *a };
+	struct mxg_lpm_key next, cur, *prev = NULL;
+	int best = -1;
+
+	/* The kernel's LPM lookup gives the value, not the matching prefix:
+	 * find the prefix by walking (allowlists are small). */
+	if (bpf_map_lookup_elem(m->allow, &k, &e->v))
+		return 0;
+	while (!bpf_map_get_next_key(m->allow, prev, &next)) {
+		struct mxg_cidr c;
+
+		mxg_cidr_from_key(&next, &c);
+		if (mxg_cidr_contains(&c, a) && (int)c.plen > best) {
+			best = c.plen;
+			e->cidr = c;
+		}
+		cur = next;
+		prev = &cur;
+	}
+	return best >= 0;
+}
+
+int mxg_block_match(const struct mxg_maps *m, const union mxg_addr *a,
+		    struct mxg_block_entry *e)
+{
+	struct mxg_lpm_key k = { .prefixlen = 128, .addr = *a };
+	struct mxg_lpm_key next, cur, *prev = NULL;
+	int best = -1;
+
+	if (!bpf_map_lookup_elem(m->block_h, a, &e->v)) {
+		e->cidr.addr = *a;
+		e->cidr.plen = 128;
+		e->cidr.v4 = mxg_addr_is_v4(a);
+		return 1;
+	}
+	if (bpf_map_lookup_elem(m->block_t, &k, &e->v))
+		return 0;
+	/* Prefix of the match: walk the trie's keys (prefix entries are few
+	 * compared with exact ones, which live in the hash). */
+	while (!bpf_map_get_next_key(m->block_t, prev, &next)) {
+		struct mxg_cidr c;
+
+		mxg_cidr_from_key(&next, &c);
+		if (mxg_cidr_contains(&c, a) && (int)c.plen > best) {
+			best = c.plen;
+			e->cidr = c;
+		}
+		cur = next;
+		prev = &cur;
+	}
+	return best >= 0;
+}

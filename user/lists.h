@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Allow and block entries in the pinned maps: iterate, get, put, delete.
+ * Exact addresses of the blocklist live in the hash, prefixes in the trie;
+ * callers see one list of CIDRs. */
+#ifndef MXG_LISTS_H
+#define MXG_LISTS_H
+
+#include "addr.h"
+#include "maps.h"
+
+struct mxg_allow_entry {
+	struct mxg_cidr cidr;
+	struct mxg_allow_val v;
+};
+
+struct mxg_block_entry {
+	struct mxg_cidr cidr;
+	struct mxg_block_val v;
+};
+
+/* Every entry, in map order; a callback returning non-zero stops the walk
+ * and is returned. */
+int mxg_allow_each(const struct mxg_maps *m,
+		   int (*cb)(const struct mxg_allow_entry *e, void *ctx),
+		   void *ctx);
+int mxg_block_each(const struct mxg_maps *m,
+		   int (*cb)(const struct mxg_block_entry *e, void *ctx),
+		   void *ctx);
+
+/* All allow entries in one array (free()), sorted by address. */
+int mxg_allow_all(const struct mxg_maps *m, struct mxg_allow_entry **out,
+		  size_t *n);
+
+/* The allowlist entry that overlaps c (the first found), if any: 1 found,
+ * 0 none, <0 error. */
+int mxg_allow_overlap(const struct mxg_allow_entry *all, size_t n,
+		      const struct mxg_cidr *c, const struct mxg_allow_entry **hit);
+
+int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
+		  struct mxg_allow_val *v);
+int mxg_allow_put(const struct mxg_maps *m, const struct mxg_cidr *c,
+		  const struct mxg_allow_val *v);
+int mxg_allow_del(const struct mxg_maps *m, const struct mxg_cidr *c);
+
+/* 1 if c is a single address (kept in the exact-match hash). */
+int mxg_block_is_exact(const struct mxg_cidr *c);
+int mxg_block_get(const struct mxg_maps *m, const struct mxg_cidr *c,
+		  struct mxg_block_val *v);
+int mxg_block_put(const struct mxg_maps *m, const struct mxg_cidr *c,
+		  const struct mxg_block_val *v);
+int mxg_block_del(const struct mxg_maps *m, const struct mxg_cidr *c);
+
+/* Longest-prefix matches for one address, as the program sees them: 1 when
+ * found (entry filled), 0 when not. */
+int mxg_allow_match(const struct mxg_maps *m, const union mxg_addr *a,
+		    struct mxg_allow_entry *e);
+int mxg_block_match(const struct mxg_maps *m, const union mxg_addr *a,
+		    struct mxg_block_entry *e);
+
+/* 1 if a block entry is past its expiry at monotonic time now_ns. */
+static inline int mxg_block_expired(const struct mxg_block_val *v, __u64 now_ns)
+{
+	return v->expires_ns && v->expires_ns <= now_ns;
+}
+
+#endif /* MXG_LISTS_H */

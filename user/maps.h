@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The pinned state: pin directory and bpffs, opening and checking the pinned
+ * maps, the lock that serialises controllers, per-CPU sums, clocks. */
+#ifndef MXG_MAPS_H
+#define MXG_MAPS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include "mxguard.h"
+
+#define MXG_PIN_DIR_DEFAULT "/sys/fs/bpf/mxguard"
+#define MXG_PROG_PIN "mxg_prog"
+#define MXG_LINK_PIN_PREFIX "link_"
+
+/* Open file descriptors of the pinned maps; -1 when closed. */
+struct mxg_maps {
+	int cfg, allow, block_h, block_t, src, stats, events, feeds, reasons;
+	int lock_fd;
+};
+
+/* Name, expected layout and slot in struct mxg_maps of each pinned map. The
+ * pin file is <pin dir>/<name>, the name being the map's name in the
+ * BPF object. */
+struct mxg_map_desc {
+	const char *name;
+	size_t fd_off;
+	__u32 type, key_size, value_size;
+};
+extern const struct mxg_map_desc mxg_map_descs[];
+extern const size_t mxg_nmaps;
+
+/* $MXGUARD_PIN_DIR or /sys/fs/bpf/mxguard. */
+const char *mxg_pin_dir(void);
+/* <pin dir>/<name> into buf (PATH_MAX). */
+void mxg_pin_path(char *buf, const char *name);
+
+/* Check the capabilities the command needs; logs which one is missing. */
+#define MXG_NEED_BPF    0x1 /* CAP_BPF (or CAP_SYS_ADMIN): maps, programs */
+#define MXG_NEED_NET    0x2 /* CAP_NET_ADMIN: attach/detach XDP */
+#define MXG_NEED_MOUNT  0x4 /* CAP_SYS_ADMIN: mount bpffs */
+int mxg_require_caps(unsigned need);
+
+/* Make sure the pin directory is on a bpffs: mounts /sys/fs/bpf when it is
+ * not mounted, creates the directory (0700) when `create`. */
+int mxg_pins_prepare(int create);
+
+/* Open every pinned map and check its layout and ABI stamp. -ENOENT (with a
+ * message telling to attach first) when there are no pins. */
+int mxg_maps_open(struct mxg_maps *m);
+/* The same without the ABI stamp check (for attach, before it is set). */
+int mxg_maps_open_raw(struct mxg_maps *m);
+void mxg_maps_close(struct mxg_maps *m);
+
+/* Exclusive lock on the pin directory for commands that change state; waits
+ * up to `wait_s` seconds, saying so, then gives up with -EBUSY. */
+int mxg_lock(struct mxg_maps *m, int wait_s);
+
+/* The config slot. mxg_cfg_load returns a heap copy (free()) or NULL. */
+struct mxg_cfg *mxg_cfg_load(const struct mxg_maps *m);
+int mxg_cfg_store(const struct mxg_maps *m, const struct mxg_cfg *c);
+
+/* Sum the per-CPU counters into out[MXG_NCOUNTERS]. */
+int mxg_stats_read(const struct mxg_maps *m, __u64 *out);
+
+/* Feed id for a name, creating the feed when `create`; -ENOENT if absent. */
+int mxg_feed_id(const struct mxg_maps *m, const char *name, int create);
+/* Feed name of an id ("manual" for 0, "feed#N" if the slot is empty). */
+void mxg_feed_name(const struct mxg_maps *m, __u32 id, char *buf, size_t len);
+
+/* Reason text <-> id (0 = none); an existing identical text is reused. */
+int mxg_reason_id(const struct mxg_maps *m, const char *text, __u32 *id);
+void mxg_reason_text(const struct mxg_maps *m, __u32 id, char *buf,
+		     size_t len);
+
+/* Clocks: the program stamps CLOCK_MONOTONIC ns; people read wall clock. */
+__u64 mxg_mono_ns(void);
+__u64 mxg_unix_s(void);
+/* Wall-clock seconds of a monotonic timestamp; 0 stays 0. */
+__u64 mxg_mono_to_unix(__u64 mono_ns);
+
+#endif /* MXG_MAPS_H */
