@@ -56,6 +56,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(wildcard tests/bpf/
 TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(filter-out %.bpf.c,$(wildcard tools/*.c)))
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all deps test demo bench vmlinux install clean check-deps
 
 all: $(BUILD)/mxguard $(TOOL_BINS)

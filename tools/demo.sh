@@ -20,7 +20,12 @@ say() { printf '\n== %s\n' "$*"; }
 
 # Show the command as a mail admin would type it, then run it.
 run() {
-	printf '$ mxguard %s\n' "$*"
+	local a line='$ mxguard'
+	for a in "$@"; do
+		[[ "$a" == *" "* ]] && a="\"$a\""
+		line+=" $a"
+	done
+	echo "$line"
 	mxg "$@" || mxg_fatal demo "mxguard $* failed"
 }
 
@@ -93,14 +98,14 @@ main() {
   SMTP flood: ${#ATTACKERS[@]} sources tried $att_n connections; $att_ok got through.
     Each source may open 5 at once (the burst) and then one every 2 s
     (30/min); the other $((att_n - att_ok)) SYNs were dropped by XDP on the NIC,
-    before the kernel's TCP stack or the MTA saw them. The IPv6 source is
-    counted per /64, so rotating addresses inside one /64 gains nothing.
+    before the kernel's TCP stack or the MTA saw them. The IPv6 attacker
+    is tracked by its /64 (2001:db8:bad::): new addresses in it buy nothing.
   POP3 guessing: $POP_ATTACKER got $pop_ok of 60 connections (10/min, burst 3).
   Partner MX $PARTNER: $part_ok of 100 connections, none limited: the
     allowlist wins over limits, blocks and lockdown.
   Blocklisted $BLOCKED: $blk_ok of 20 connections.
   Ordinary users: $usr_ok of $usr_n connections, unaffected.
-  Forensics: 'mxguard top' names the sources, 'mxguard dump' saves the table.
+  Evidence: 'mxguard top --json' and 'mxguard stats --json' keep who, when, how much.
 EOF
 	say "Cleaning up (namespaces, pins, server)"
 }

@@ -191,7 +191,12 @@ static int cmd_serve(int argc, char **argv)
 		if (i + 1 >= argc)
 			die_usage("serve: %s needs a value", o);
 		if (!strcmp(o, "--port")) {
-			char *list = argv[++i], *tok, *save = NULL;
+			/* strtok_r writes NULs: work on a copy so that
+			 * ps still shows the command line as given. */
+			char list[256], *tok, *save = NULL;
+
+			if (snprintf(list, sizeof(list), "%s", argv[++i]) >= (int)sizeof(list))
+				die_usage("--port: list too long");
 
 			for (tok = strtok_r(list, ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save)) {

@@ -39,4 +39,20 @@ int mxg_getopt(const struct mxg_cmd *c, int argc, char **argv,
 int mxg_want_args(const struct mxg_cmd *c, int argc, char **argv, int want,
 		  const char *what);
 
+/* A family's subcommands ("allow add", ...), NULL-terminated. */
+struct mxg_subcmd {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand */
+};
+
+/* Run argv[1] of family c from subs; sets mxg_cmd to "family sub". */
+int mxg_dispatch(const struct mxg_cmd *c, int argc, char **argv,
+		 const struct mxg_subcmd *subs);
+
+/* List subcommands living in cmd_load.c. */
+int mxg_allow_load(int argc, char **argv);
+int mxg_block_load(int argc, char **argv);
+int mxg_block_sync(int argc, char **argv);
+int mxg_block_gc(int argc, char **argv);
+
 #endif /* MXG_CMD_H */

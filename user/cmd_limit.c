@@ -13,29 +13,18 @@
 
 #define MXG_BURST_MAX 1000000
 
-/* Open the maps, take the lock and load the config slot for an edit. */
+/* Open the maps (and lock them for an edit) and load the config slot. */
 static int cfg_begin(struct mxg_maps *m, struct mxg_cfg **c, int lock)
 {
-	int err;
+	int err = lock ? mxg_maps_open_rw(m) : mxg_maps_open_ro(m);
 
-	err = mxg_require_caps(MXG_NEED_BPF);
 	if (err)
 		return err;
-	err = mxg_maps_open(m);
-	if (err)
-		return err;
-	if (lock) {
-		err = mxg_lock(m, 30);
-		if (err < 0)
-			goto fail;
-	}
 	*c = mxg_cfg_load(m);
 	if (*c)
 		return 0;
-	err = -EIO;
-fail:
 	mxg_maps_close(m);
-	return err;
+	return -EIO;
 }
 
 /* Comma-separated ports of a service, from the port table. */
@@ -197,22 +186,11 @@ static int limit_show(int argc, char **argv)
 
 static int do_limit(int argc, char **argv)
 {
-	if (argc < 2)
-		return mxg_usage(&mxg_cmd_limit, "missing subcommand: set or show");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		mxg_cmd_help(&mxg_cmd_limit);
-		return 0;
-	}
-	if (!strcmp(argv[1], "set")) {
-		mxg_cmd = "limit set";
-		return limit_set(argc - 1, argv + 1);
-	}
-	if (!strcmp(argv[1], "show")) {
-		mxg_cmd = "limit show";
-		return limit_show(argc - 1, argv + 1);
-	}
-	return mxg_usage(&mxg_cmd_limit, "unknown subcommand '%s': use set or show",
-			 argv[1]);
+	static const struct mxg_subcmd subs[] = {
+		{ "set", limit_set }, { "show", limit_show }, { NULL, NULL }
+	};
+
+	return mxg_dispatch(&mxg_cmd_limit, argc, argv, subs);
 }
 
 const struct mxg_cmd mxg_cmd_limit = {

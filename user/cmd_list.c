@@ -27,30 +27,6 @@ static int parse_cidr(const struct mxg_cmd *c, const char *s,
 	return 0;
 }
 
-static int open_rw(struct mxg_maps *m)
-{
-	int err = mxg_require_caps(MXG_NEED_BPF);
-
-	if (err)
-		return err;
-	err = mxg_maps_open(m);
-	if (err)
-		return err;
-	err = mxg_lock(m, 30);
-	if (err < 0) {
-		mxg_maps_close(m);
-		return err;
-	}
-	return 0;
-}
-
-static int open_ro(struct mxg_maps *m)
-{
-	int err = mxg_require_caps(MXG_NEED_BPF);
-
-	return err ? err : mxg_maps_open(m);
-}
-
 static void cidr_str(const struct mxg_cidr *c, char *buf)
 {
 	mxg_cidr_format(c, buf, MXG_CIDR_STRLEN);
@@ -111,7 +87,7 @@ static int allow_add(int argc, char **argv)
 	if (strlen(comment) >= MXG_COMMENT_LEN)
 		return mxg_usage(&mxg_cmd_allow, "comment '%s' is too long (at most %d bytes)",
 				 comment, MXG_COMMENT_LEN - 1);
-	err = open_rw(&m);
+	err = mxg_maps_open_rw(&m);
 	if (err)
 		return err;
 	if (mxg_allow_get(&m, &c, &v)) {
@@ -160,7 +136,7 @@ static int allow_del(int argc, char **argv)
 	err = parse_cidr(&mxg_cmd_allow, argv[optind], &c);
 	if (err)
 		return err;
-	err = open_rw(&m);
+	err = mxg_maps_open_rw(&m);
 	if (err)
 		return err;
 	cidr_str(&c, cs);
@@ -205,7 +181,7 @@ static int allow_list(int argc, char **argv)
 	err = mxg_want_args(&mxg_cmd_allow, argc, argv, 0, "");
 	if (err)
 		return err;
-	err = open_ro(&m);
+	err = mxg_maps_open_ro(&m);
 	if (err)
 		return err;
 	err = mxg_allow_all(&m, &all, &n);
@@ -259,43 +235,22 @@ out:
 	return err;
 }
 
-static int family_dispatch(const struct mxg_cmd *c, int argc, char **argv,
-			   const char *const *names,
-			   int (*const *fns)(int, char **))
-{
-	int i;
-
-	if (argc < 2)
-		return mxg_usage(c, "missing subcommand");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		mxg_cmd_help(c);
-		return 0;
-	}
-	for (i = 0; names[i]; i++)
-		if (!strcmp(argv[1], names[i])) {
-			static char full[32];
-
-			/* Messages name the whole command: "block add". */
-			snprintf(full, sizeof(full), "%s %s", c->name, names[i]);
-			mxg_cmd = full;
-			return fns[i](argc - 1, argv + 1);
-		}
-	return mxg_usage(c, "unknown subcommand '%s'", argv[1]);
-}
-
 static int do_allow(int argc, char **argv)
 {
-	static const char *const names[] = { "add", "del", "list", NULL };
-	static int (*const fns[])(int, char **) = { allow_add, allow_del, allow_list };
+	static const struct mxg_subcmd subs[] = {
+		{ "add", allow_add }, { "del", allow_del }, { "list", allow_list },
+		{ "load", mxg_allow_load }, { NULL, NULL }
+	};
 
-	return family_dispatch(&mxg_cmd_allow, argc, argv, names, fns);
+	return mxg_dispatch(&mxg_cmd_allow, argc, argv, subs);
 }
 
 const struct mxg_cmd mxg_cmd_allow = {
 	.name = "allow",
 	.synopsis = "allow add CIDR [--comment TEXT]\n"
 		    "allow del CIDR\n"
-		    "allow list [--json]",
+		    "allow list [--json]\n"
+		    "allow load FILE [--comment TEXT]",
 	.summary = "partner ranges that are never dropped, in any mode",
 	.help =
 	"The allowlist holds the networks of partners, relays and monitoring that\n"
@@ -309,6 +264,9 @@ const struct mxg_cmd mxg_cmd_allow = {
 	"         whose range it is and is shown wherever the entry is shown.\n"
 	"         Block entries the new range shadows are reported.\n"
 	"  del    remove an entry (exactly this prefix)\n"
+	"  load   add every entry of a list file (FILE - is stdin; formats as in\n"
+	"         'mxguard block --help'); a line's own comment becomes the\n"
+	"         entry's comment, --comment TEXT is used for lines without one\n"
 	"  list   the entries with hits, last hit and comment; --json gives\n"
 	"         {\"allow\": [{cidr, comment, added, hits, last_hit}]}\n\n"
 	"Examples:\n"
@@ -367,7 +325,7 @@ static int block_add(int argc, char **argv)
 			cs, c.v4 ? MXG_BLOCK_MIN_V4 : MXG_BLOCK_MIN_V6);
 		return -EINVAL;
 	}
-	err = open_rw(&m);
+	err = mxg_maps_open_rw(&m);
 	if (err)
 		return err;
 	err = mxg_allow_all(&m, &all, &n);
@@ -435,7 +393,7 @@ static int block_del(int argc, char **argv)
 	err = parse_cidr(&mxg_cmd_block, argv[optind], &c);
 	if (err)
 		return err;
-	err = open_rw(&m);
+	err = mxg_maps_open_rw(&m);
 	if (err)
 		return err;
 	cidr_str(&c, cs);
@@ -452,6 +410,7 @@ static int block_del(int argc, char **argv)
 
 struct block_list_ctx {
 	const struct mxg_maps *m;
+	struct mxg_names names;
 	struct mxg_allow_entry *allow;
 	size_t nallow;
 	int feed;          /* -1: all feeds */
@@ -465,8 +424,8 @@ static int block_list_cb(const struct mxg_block_entry *e, void *ctx)
 {
 	struct block_list_ctx *b = ctx;
 	const struct mxg_allow_entry *hit = NULL;
-	char cs[MXG_CIDR_STRLEN], as[MXG_CIDR_STRLEN], feed[MXG_FEED_NAME_LEN + 8];
-	char reason[MXG_REASON_LEN];
+	char cs[MXG_CIDR_STRLEN], as[MXG_CIDR_STRLEN];
+	const char *feed, *reason;
 	__u64 exp_s = e->v.expires_ns ? mxg_mono_to_unix(e->v.expires_ns) : 0;
 	int expired = mxg_block_expired(&e->v, b->now_ns);
 
@@ -474,8 +433,8 @@ static int block_list_cb(const struct mxg_block_entry *e, void *ctx)
 		return 0;
 	b->n++;
 	cidr_str(&e->cidr, cs);
-	mxg_feed_name(b->m, e->v.feed_id, feed, sizeof(feed));
-	mxg_reason_text(b->m, e->v.reason_id, reason, sizeof(reason));
+	feed = b->names.feed[e->v.feed_id < MXG_MAX_FEEDS ? e->v.feed_id : 0];
+	reason = mxg_names_reason(&b->names, e->v.reason_id);
 	mxg_allow_overlap(b->allow, b->nallow, &e->cidr, &hit);
 	if (hit)
 		cidr_str(&hit->cidr, as);
@@ -543,7 +502,7 @@ static int block_list(int argc, char **argv)
 	err = mxg_want_args(&mxg_cmd_block, argc, argv, 0, "");
 	if (err)
 		return err;
-	err = open_ro(&m);
+	err = mxg_maps_open_ro(&m);
 	if (err)
 		return err;
 	b.m = &m;
@@ -558,6 +517,8 @@ static int block_list(int argc, char **argv)
 		}
 	}
 	err = mxg_allow_all(&m, &b.allow, &b.nallow);
+	if (!err)
+		err = mxg_names_load(&m, &b.names);
 	if (err)
 		goto out;
 	mxg_table_init(&t, 8, head, 0x4);
@@ -582,6 +543,7 @@ static int block_list(int argc, char **argv)
 	}
 	mxg_table_free(&t);
 out:
+	mxg_names_free(&b.names);
 	free(b.allow);
 	mxg_maps_close(&m);
 	return err;
@@ -589,17 +551,23 @@ out:
 
 static int do_block(int argc, char **argv)
 {
-	static const char *const names[] = { "add", "del", "list", NULL };
-	static int (*const fns[])(int, char **) = { block_add, block_del, block_list };
+	static const struct mxg_subcmd subs[] = {
+		{ "add", block_add }, { "del", block_del }, { "list", block_list },
+		{ "load", mxg_block_load }, { "sync", mxg_block_sync },
+		{ "gc", mxg_block_gc }, { NULL, NULL }
+	};
 
-	return family_dispatch(&mxg_cmd_block, argc, argv, names, fns);
+	return mxg_dispatch(&mxg_cmd_block, argc, argv, subs);
 }
 
 const struct mxg_cmd mxg_cmd_block = {
 	.name = "block",
 	.synopsis = "block add CIDR [--ttl DURATION] [--reason TEXT] [--force]\n"
 		    "block del CIDR\n"
-		    "block list [--feed NAME] [--json]",
+		    "block list [--feed NAME] [--json]\n"
+		    "block load FILE [--feed NAME] [--ttl DURATION] [--reason TEXT] [--force]\n"
+		    "block sync FILE --feed NAME [--force]\n"
+		    "block gc",
 	.summary = "blocklisted ranges: every packet to the mail ports dropped",
 	.help =
 	"A blocklisted source loses every packet to the protected ports (in\n"
@@ -612,6 +580,17 @@ const struct mxg_cmd mxg_cmd_block = {
 	"         --force          needed to block a range that overlaps the\n"
 	"                          allowlist, or is broader than IPv4 /8 or IPv6 /24\n"
 	"  del    remove an entry (exactly this prefix)\n"
+	"  load FILE [--feed NAME] [--ttl D] [--reason T] [--force]\n"
+	"         add every entry of a list file (FILE - is stdin): one CIDR\n"
+	"         per line with # or ; comments (Spamhaus DROP/EDROP), or\n"
+	"         `ipset save` output, either gzip-compressed or not. Checked\n"
+	"         whole first: a bad line fails the file, naming the line, and\n"
+	"         nothing is applied. Entries other feeds own are left alone.\n"
+	"  sync FILE --feed NAME [--force]\n"
+	"         make feed NAME hold exactly the file's entries: adds the new,\n"
+	"         removes the gone, never touches entries in both (they stay\n"
+	"         blocking throughout) nor other feeds' and manual entries\n"
+	"  gc     remove expired entries (the program ignores them already)\n"
 	"  list   entries with feed, hits, last hit, added, expiry, reason, and\n"
 	"         whether an allowlist entry shadows them; --feed NAME filters;\n"
 	"         --json gives {\"block\": [{cidr, feed, reason, added, expires,\n"

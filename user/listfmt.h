@@ -14,6 +14,7 @@
 struct mxg_list_entry {
 	struct mxg_cidr cidr;
 	char note[MXG_LIST_NOTE_LEN]; /* trailing comment ("SBL123456"), or "" */
+	unsigned line;                /* 1-based line it came from */
 };
 
 struct mxg_list {

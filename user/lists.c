@@ -358,3 +358,200 @@ int mxg_block_match(const struct mxg_maps *m, const union mxg_addr *a,
 	}
 	return best >= 0;
 }
+
+int mxg_cidr_cmp(const struct mxg_cidr *a, const struct mxg_cidr *b)
+{
+	int r = memcmp(&a->addr, &b->addr, sizeof(a->addr));
+
+	return r ? r : (int)a->plen - (int)b->plen;
+}
+
+/* Batched update of one map; keys are built by `key` from each CIDR. */
+static int put_batch(int fd, size_t ksize, const void *keys, const void *vals,
+		     size_t n, const char *what)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	size_t done = 0;
+
+	while (done < n) {
+		__u32 count = n - done > BATCH ? BATCH : n - done;
+
+		if (bpf_map_update_batch(fd, (const char *)keys + done * ksize,
+					 (const char *)vals + done * sizeof(struct mxg_block_val),
+					 &count, &opts)) {
+			int err = errno;
+
+			mxg_err("cannot write the blocklist (%s): %s%s", what,
+				strerror(err),
+				err == E2BIG || err == ENOSPC || err == ENOMEM ?
+				" (blocklist full?)" : "");
+			return mxg_sys(-err);
+		}
+		done += count;
+	}
+	return 0;
+}
+
+/* Split CIDRs into hash keys and trie keys, values alongside. */
+struct split {
+	union mxg_addr *hk;
+	struct mxg_lpm_key *tk;
+	struct mxg_block_val *hv, *tv;
+	size_t nh, nt;
+};
+
+static int split_cidrs(const struct mxg_cidr *c, const struct mxg_block_val *v,
+		       size_t n, struct split *s)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->hk = malloc((n ? n : 1) * sizeof(*s->hk));
+	s->tk = malloc((n ? n : 1) * sizeof(*s->tk));
+	s->hv = malloc((n ? n : 1) * sizeof(*s->hv));
+	s->tv = malloc((n ? n : 1) * sizeof(*s->tv));
+	if (!s->hk || !s->tk || !s->hv || !s->tv)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (mxg_block_is_exact(&c[i])) {
+			s->hk[s->nh] = c[i].addr;
+			if (v)
+				s->hv[s->nh] = v[i];
+			s->nh++;
+		} else {
+			mxg_cidr_to_key(&c[i], &s->tk[s->nt]);
+			if (v)
+				s->tv[s->nt] = v[i];
+			s->nt++;
+		}
+	}
+	return 0;
+}
+
+static void split_free(struct split *s)
+{
+	free(s->hk);
+	free(s->tk);
+	free(s->hv);
+	free(s->tv);
+}
+
+int mxg_block_put_many(const struct mxg_maps *m, const struct mxg_cidr *c,
+		       const struct mxg_block_val *v, size_t n)
+{
+	struct split s;
+	int err = split_cidrs(c, v, n, &s);
+
+	if (!err)
+		err = put_batch(m->block_h, sizeof(*s.hk), s.hk, s.hv, s.nh,
+				"addresses");
+	if (!err)
+		err = put_batch(m->block_t, sizeof(*s.tk), s.tk, s.tv, s.nt,
+				"prefixes");
+	split_free(&s);
+	return err;
+}
+
+/* Batched delete; a batch stops at the first missing key, so on ENOENT the
+ * rest of that batch is deleted one by one. */
+static int del_batch(int fd, size_t ksize, const void *keys, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t done = 0;
+
+	while (done < n) {
+		__u32 count = n - done > BATCH ? BATCH : n - done;
+		const char *k = (const char *)keys + done * ksize;
+
+		if (bpf_map_delete_batch(fd, k, &count, &opts)) {
+			if (errno != ENOENT)
+				return mxg_sys(-errno);
+			/* count keys were deleted; skip the missing one. */
+			count++;
+		}
+		done += count;
+	}
+	return 0;
+}
+
+int mxg_block_del_many(const struct mxg_maps *m, const struct mxg_cidr *c,
+		       size_t n)
+{
+	struct split s;
+	int err = split_cidrs(c, NULL, n, &s);
+
+	if (!err)
+		err = del_batch(m->block_h, sizeof(*s.hk), s.hk, s.nh);
+	if (!err)
+		err = del_batch(m->block_t, sizeof(*s.tk), s.tk, s.nt);
+	if (err)
+		mxg_err("cannot delete from the blocklist: %s", strerror(-err));
+	split_free(&s);
+	return err;
+}
+
+struct bcollect {
+	struct mxg_block_entry *v;
+	size_t n, cap;
+	int feed;
+};
+
+static int bcollect_cb(const struct mxg_block_entry *e, void *ctx)
+{
+	struct bcollect *c = ctx;
+
+	if (c->feed >= 0 && e->v.feed_id != (__u32)c->feed)
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+		struct mxg_block_entry *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n++] = *e;
+	return 0;
+}
+
+int mxg_block_collect(const struct mxg_maps *m, int feed,
+		      struct mxg_block_entry **out, size_t *n)
+{
+	struct bcollect c = { .feed = feed };
+	int err = mxg_block_each(m, bcollect_cb, &c);
+
+	if (err) {
+		free(c.v);
+		return err;
+	}
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+int mxg_block_gc_run(const struct mxg_maps *m, size_t *n)
+{
+	struct mxg_block_entry *all = NULL;
+	struct mxg_cidr *dead = NULL;
+	size_t nall = 0, i;
+	__u64 now = mxg_mono_ns();
+	int err;
+
+	*n = 0;
+	err = mxg_block_collect(m, -1, &all, &nall);
+	if (err)
+		return err;
+	dead = malloc((nall ? nall : 1) * sizeof(*dead));
+	if (!dead) {
+		free(all);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nall; i++)
+		if (mxg_block_expired(&all[i].v, now))
+			dead[(*n)++] = all[i].cidr;
+	err = mxg_block_del_many(m, dead, *n);
+	free(all);
+	free(dead);
+	return err;
+}

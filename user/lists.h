@@ -64,3 +64,26 @@ static inline int mxg_block_expired(const struct mxg_block_val *v, __u64 now_ns)
 }
 
 #endif /* MXG_LISTS_H */
+
+/* ---- bulk operations (load, sync, gc) ------------------------------------ */
+
+/* Write n entries (values parallel to cidrs), in batches: exact addresses
+ * to the hash, prefixes to the trie. */
+int mxg_block_put_many(const struct mxg_maps *m, const struct mxg_cidr *c,
+		       const struct mxg_block_val *v, size_t n);
+/* Delete n entries; entries already gone are not an error. */
+int mxg_block_del_many(const struct mxg_maps *m, const struct mxg_cidr *c,
+		       size_t n);
+
+/* Every block entry (free() *out), optionally only those of one feed
+ * (feed < 0: all). */
+int mxg_block_collect(const struct mxg_maps *m, int feed,
+		      struct mxg_block_entry **out, size_t *n);
+
+/* Total order on CIDRs (address, then prefix length), for sorting and
+ * merging lists. */
+int mxg_cidr_cmp(const struct mxg_cidr *a, const struct mxg_cidr *b);
+
+/* Remove every expired block entry (the program already ignores them);
+ * *n is how many. Callers hold the lock. */
+int mxg_block_gc_run(const struct mxg_maps *m, size_t *n);

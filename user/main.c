@@ -75,6 +75,28 @@ int mxg_want_args(const struct mxg_cmd *c, int argc, char **argv, int want,
 	return 0;
 }
 
+int mxg_dispatch(const struct mxg_cmd *c, int argc, char **argv,
+		 const struct mxg_subcmd *subs)
+{
+	static char full[48];
+	int i;
+
+	if (argc < 2)
+		return mxg_usage(c, "missing subcommand");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		mxg_cmd_help(c);
+		return 0;
+	}
+	for (i = 0; subs[i].name; i++)
+		if (!strcmp(argv[1], subs[i].name)) {
+			/* Messages name the whole command: "block add". */
+			snprintf(full, sizeof(full), "%s %s", c->name, subs[i].name);
+			mxg_cmd = full;
+			return subs[i].run(argc - 1, argv + 1);
+		}
+	return mxg_usage(c, "unknown subcommand '%s'", argv[1]);
+}
+
 static void usage(FILE *f)
 {
 	size_t i;

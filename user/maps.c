@@ -252,6 +252,27 @@ int mxg_maps_open(struct mxg_maps *m)
 	return err;
 }
 
+int mxg_maps_open_ro(struct mxg_maps *m)
+{
+	int err = mxg_require_caps(MXG_NEED_BPF);
+
+	return err ? err : mxg_maps_open(m);
+}
+
+int mxg_maps_open_rw(struct mxg_maps *m)
+{
+	int err = mxg_maps_open_ro(m);
+
+	if (err)
+		return err;
+	err = mxg_lock(m, 30);
+	if (err < 0) {
+		mxg_maps_close(m);
+		return err;
+	}
+	return 0;
+}
+
 int mxg_lock(struct mxg_maps *m, int wait_s)
 {
 	int fd, i;
@@ -434,6 +455,38 @@ void mxg_reason_text(const struct mxg_maps *m, __u32 id, char *buf,
 		snprintf(buf, len, "%s", "");
 	else
 		snprintf(buf, len, "%.*s", (int)sizeof(t.text), t.text);
+}
+
+int mxg_names_load(const struct mxg_maps *m, struct mxg_names *n)
+{
+	struct mxg_reason_text t;
+	__u32 key, next, i;
+	void *prev = NULL;
+
+	for (i = 0; i < MXG_MAX_FEEDS; i++)
+		mxg_feed_name(m, i, n->feed[i], sizeof(n->feed[i]));
+	n->reason = calloc(MXG_MAX_REASONS + 1, sizeof(*n->reason));
+	if (!n->reason)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(m->reasons, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key <= MXG_MAX_REASONS && !bpf_map_lookup_elem(m->reasons, &key, &t))
+			snprintf(n->reason[key], sizeof(n->reason[key]), "%.*s",
+				 (int)sizeof(t.text), t.text);
+	}
+	return 0;
+}
+
+const char *mxg_names_reason(const struct mxg_names *n, __u32 id)
+{
+	return id <= MXG_MAX_REASONS ? n->reason[id] : "";
+}
+
+void mxg_names_free(struct mxg_names *n)
+{
+	free(n->reason);
+	n->reason = NULL;
 }
 
 static __u64 clock_ns(clockid_t id)

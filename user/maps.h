@@ -51,6 +51,10 @@ int mxg_maps_open(struct mxg_maps *m);
 int mxg_maps_open_raw(struct mxg_maps *m);
 void mxg_maps_close(struct mxg_maps *m);
 
+/* Check CAP_BPF and open the maps; _rw also takes the lock (30 s). */
+int mxg_maps_open_ro(struct mxg_maps *m);
+int mxg_maps_open_rw(struct mxg_maps *m);
+
 /* Exclusive lock on the pin directory for commands that change state; waits
  * up to `wait_s` seconds, saying so, then gives up with -EBUSY. */
 int mxg_lock(struct mxg_maps *m, int wait_s);
@@ -66,6 +70,16 @@ int mxg_stats_read(const struct mxg_maps *m, __u64 *out);
 int mxg_feed_id(const struct mxg_maps *m, const char *name, int create);
 /* Feed name of an id ("manual" for 0, "feed#N" if the slot is empty). */
 void mxg_feed_name(const struct mxg_maps *m, __u32 id, char *buf, size_t len);
+
+/* Feed names and reason texts read once, for listing many entries without
+ * a lookup each. */
+struct mxg_names {
+	char feed[MXG_MAX_FEEDS][MXG_FEED_NAME_LEN + 8];
+	char (*reason)[MXG_REASON_LEN]; /* indexed by id, MXG_MAX_REASONS + 1 */
+};
+int mxg_names_load(const struct mxg_maps *m, struct mxg_names *n);
+const char *mxg_names_reason(const struct mxg_names *n, __u32 id);
+void mxg_names_free(struct mxg_names *n);
 
 /* Reason text <-> id (0 = none); an existing identical text is reused. */
 int mxg_reason_id(const struct mxg_maps *m, const char *text, __u32 *id);

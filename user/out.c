@@ -15,8 +15,14 @@ void mxg_json_init(struct mxg_json *j, FILE *f)
 static void put_str(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r"
+			   "\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19"
+			   "\x1a\x1b\x1c\x1d\x1e\x1f");
 
 	fputc('"', f);
+	/* Most strings need no escaping: one write. */
+	fwrite(s, 1, n, f);
+	p += n;
 	for (; *p; p++) {
 		switch (*p) {
 		case '"': fputs("\\\"", f); break;
@@ -101,13 +107,18 @@ void mxg_json_null(struct mxg_json *j, const char *key)
 
 void mxg_json_time(struct mxg_json *j, const char *key, __u64 unix_s)
 {
-	char buf[32];
+	/* Lists repeat the same second a million times: format it once. */
+	static __u64 last;
+	static char buf[32];
 
 	if (!unix_s) {
 		mxg_json_null(j, key);
 		return;
 	}
-	mxg_format_time(unix_s, buf, sizeof(buf));
+	if (unix_s != last) {
+		mxg_format_time(unix_s, buf, sizeof(buf));
+		last = unix_s;
+	}
 	mxg_json_str(j, key, buf);
 }
 

@@ -55,8 +55,8 @@ case_attach__reports_mode() {
 	[ "$rc" -eq 0 ] || mxg_fatal attach__reports_mode \
 		"mxguard attach $MXG_SRV_IF --mode $XDP_MODE exited $rc: $(cat "$MXG_TMP/attach.err")"
 	mxg_expect_match attach__reports_mode \
-		"^attached to $MXG_SRV_IF \((native|generic) mode\)" "$out"
-	GOT_MODE=$(sed -nE 's/.*\((native|generic) mode\).*/\1/p' <<<"$out")
+		"^attached to $MXG_SRV_IF \((native|generic) mode[,)]" "$out"
+	GOT_MODE=$(sed -nE 's/.*\((native|generic) mode[,)].*/\1/p' <<<"$out")
 	if [ "$XDP_MODE" != auto ]; then
 		mxg_expect_eq attach__honours_requested_mode "$XDP_MODE" "$GOT_MODE"
 	fi
@@ -81,7 +81,7 @@ case_status__attached() {
 
 case_policy__set() {
 	local j
-	mxg limit set smtp --rate 30/min --burst 5 ||
+	mxg limit set smtp --rate 30/min --burst 5 >/dev/null ||
 		mxg_fatal policy__set "mxguard limit set smtp --rate 30/min --burst 5 failed"
 	mxg allow add "$P4" --comment "partner MX" >/dev/null ||
 		mxg_fatal policy__set "mxguard allow add $P4 failed"

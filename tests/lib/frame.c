@@ -147,8 +147,10 @@ static void write_tcp(__u8 *p, const struct frame_spec *s)
 	memset(p, 0, TCP_HDR + opts);
 	put16(p, s->sport ? s->sport : 40000);
 	put16(p + 2, s->dport ? s->dport : 25);
-	put32(p + 4, 0x01020304);
-	if (s->tcp_flags & FRAME_TCP_ACK)
+	put32(p + 4, s->seq ? s->seq : 0x01020304);
+	if (s->ack_seq)
+		put32(p + 8, s->ack_seq);
+	else if (s->tcp_flags & FRAME_TCP_ACK)
 		put32(p + 8, 0x0a0b0c0d);
 	p[12] = (knob(s->doff, (TCP_HDR + opts) / 4) & 0xf) << 4;
 	p[13] = s->tcp_flags;

@@ -96,6 +96,8 @@ struct frame_spec {
 					   * (next header) number */
 	__u16 sport, dport;               /* 0: 40000 and 25 */
 	__u8 tcp_flags;                   /* as is: 0 is a flagless segment */
+	__u32 seq, ack_seq;               /* 0: 0x01020304, and 0x0a0b0c0d with
+					   * ACK set (else 0) */
 	int tcp_opts;                     /* option bytes, multiple of 4, <= 40 */
 	int doff;                         /* FRAME_SET(n): force the data offset */
 	int payload;                      /* bytes after the transport header */

@@ -80,16 +80,17 @@ mxg_done() {
 	[ "$MXG_FAILED" -eq 0 ]
 }
 
-# mxg_jq FILTER JSON: prints the value, or "<invalid JSON>" / "<missing>" so
-# that an assert shows what was wrong instead of silently comparing blanks.
+# mxg_jq FILTER JSON: prints the value (null and false as such), or
+# "<invalid JSON: ...>" / "<no value for FILTER>" so that an assert shows what
+# was wrong instead of silently comparing blanks.
 mxg_jq() {
 	local v
-	if ! v=$(jq -er "$1" <<<"$2" 2>/dev/null); then
-		if jq -e . >/dev/null 2>&1 <<<"$2"; then
-			v="<missing $1>"
-		else
-			v="<invalid JSON: $(head -c 120 <<<"$2" | tr '\n' ' ')>"
-		fi
+	if [ -z "$2" ]; then
+		v="<empty output>"
+	elif ! v=$(jq -r "$1" 2>/dev/null <<<"$2"); then
+		v="<invalid JSON: $(head -c 120 <<<"$2" | tr '\n' ' ')>"
+	elif [ -z "$v" ]; then
+		v="<no value for $1>"
 	fi
 	printf '%s\n' "$v"
 }
@@ -219,9 +220,23 @@ mxg_connect() {
 # JSON to $MXG_TMP/NAME.json; collect with mxg_wait_all.
 mxg_connect_bg() {
 	local name=$1; shift
-	mxg_connect "$@" >"$MXG_TMP/$name.json" 2>"$MXG_TMP/$name.err" &
+	# A plain command, not the function: $! is then the tool itself (ip
+	# netns exec execs it), so cleanup can end it by PID.
+	ip netns exec "$MXG_CLI" "$MXG_CONN" connect --src "$1" --dst "$2" \
+		--port "$3" --count "$4" --rate "$5/s" --json \
+		>"$MXG_TMP/$name.json" 2>"$MXG_TMP/$name.err" &
 	MXG_PIDS+=($!)
 	MXG_BG+=("$!:$name")
+}
+
+# Drop a reaped PID from the cleanup list: the number may be reused by a
+# process that is not ours.
+mxg_forget_pid() {
+	local p keep=()
+	for p in "${MXG_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	MXG_PIDS=("${keep[@]}")
 }
 
 # Wait for every mxg_connect_bg client; a client that failed to run is a
@@ -231,6 +246,7 @@ mxg_wait_all() {
 	for e in "${MXG_BG[@]}"; do
 		wait "${e%%:*}"
 		echo $? >"$MXG_TMP/${e#*:}.rc"
+		mxg_forget_pid "${e%%:*}"
 	done
 	MXG_BG=()
 }

@@ -283,20 +283,41 @@ static void t_ipset_fixture(const char *c)
 	if (ret)
 		printf("# %s: %s:%u: %s\n", c, e.file, e.line, e.msg);
 	CHECK_EQ(nm(c, "format"), MXG_LIST_IPSET, l.format);
-	CHECK_EQ(nm(c, "n"), 8, l.n);
+	CHECK_EQ(nm(c, "n"), 4, l.n);
 	CHECK_STR(nm(c, "hash:net comment with spaces"),
 		  "198.18.0.0/24|abuse: AUTH brute force", ent(&l, 0));
 	CHECK_STR(nm(c, "hash:net comment"), "198.18.7.0/25|harvest", ent(&l, 1));
 	CHECK_STR(nm(c, "hash:net host, timeout only"), "198.18.9.9/32|",
 		  ent(&l, 2));
-	CHECK_STR(nm(c, "hash:ip counters ignored"), "198.19.0.1/32|",
-		  ent(&l, 3));
-	CHECK_STR(nm(c, "inet6 comment"), "2001:db8:1::/48|spam run 2026-11",
-		  ent(&l, 5));
-	CHECK_STR(nm(c, "inet6 net"), "2001:db8:2:3::/64|", ent(&l, 6));
-	CHECK_STR(nm(c, "inet6 empty comment"), "2001:db8::dead:beef/128|",
-		  ent(&l, 7));
+	CHECK_STR(nm(c, "counters ignored"), "198.19.0.1/32|", ent(&l, 3));
+	CHECK_EQ(nm(c, "line of first entry"), 2, l.n ? l.v[0].line : 0);
 	mxg_list_free(&l);
+
+	ret = mxg_list_read(data_path("ipset6.save"), &l, &e);
+	CHECK_EQ(nm(c, "inet6 rc"), 0, ret);
+	CHECK_EQ(nm(c, "inet6 n"), 3, l.n);
+	CHECK_STR(nm(c, "inet6 comment"), "2001:db8:1::/48|spam run 2026-11",
+		  ent(&l, 0));
+	CHECK_STR(nm(c, "inet6 net"), "2001:db8:2:3::/64|", ent(&l, 1));
+	CHECK_STR(nm(c, "inet6 empty comment"), "2001:db8::dead:beef/128|",
+		  ent(&l, 2));
+	mxg_list_free(&l);
+}
+
+/* A full `ipset save` dump holds every set of the host, maybe an allowlist
+ * among them: refused at the line where a second set starts. */
+static void t_ipset_multi(const char *c)
+{
+	struct mxg_list l;
+	struct mxg_list_error e;
+	int ret;
+
+	ret = mxg_list_read(data_path("ipset-multi.save"), &l, &e);
+	CHECK_EQ(nm(c, "rc"), -EINVAL, ret);
+	CHECK_EQ(nm(c, "line"), 6, e.line);
+	CHECK(nm(c, "message names both sets"),
+	      strstr(e.msg, "'mxg-hosts'") && strstr(e.msg, "'mxg-block'"));
+	CHECK_EQ(nm(c, "nothing applied"), 0, l.n);
 }
 
 static void t_ipset_detect_after_comments(const char *c)
@@ -766,6 +787,7 @@ static const struct {
 	{ "plain__trailing_text_rejected", t_plain_trailing_text },
 	{ "spamhaus_drop__fixture_parses_with_notes", t_drop_fixture },
 	{ "ipset__save_output_parses", t_ipset_fixture },
+	{ "ipset__several_sets_refused", t_ipset_multi },
 	{ "ipset__detected_after_comments", t_ipset_detect_after_comments },
 	{ "ipset__bad_lines_rejected", t_ipset_bad_lines },
 	{ "gzip__detected_by_content", t_gzip_written },
