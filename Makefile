@@ -28,7 +28,7 @@ LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
-	-I$(BUILD)/bpf -Ibpf -Iuser -Itests/lib $(LIBBPF_CFLAGS)
+	-I$(BUILD) -I$(BUILD)/bpf -Ibpf -Iuser -Itests/lib $(LIBBPF_CFLAGS)
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDSAN := -fsanitize=address,undefined

@@ -182,6 +182,21 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 	return monitor ? MXG_R_LIMIT_WOULD : MXG_R_LIMIT;
 }
 
+static __always_inline int mxg_block_live(const struct mxg_block_val *b,
+					  __u64 now)
+{
+	return !b->expires_ns || now < b->expires_ns;
+}
+
+/* Step 2: a live blocklist entry matched. */
+static __always_inline int mxg_block_hit(const struct mxg_cfg *cfg,
+					 struct mxg_block_val *b, __u64 now)
+{
+	__sync_fetch_and_add(&b->hits, 1);
+	b->last_hit_ns = now;
+	return cfg->mode == MXG_MODE_MONITOR ? MXG_R_BLOCK_WOULD : MXG_R_BLOCK;
+}
+
 /* Steps 1-5 of the verdict order in DESIGN.md for a packet to a protected
  * port. The clock is read only once a lookup has matched or a SYN is counted. */
 static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
@@ -199,17 +214,21 @@ static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 		return MXG_R_ALLOW;
 	}
 
+	/* Exact addresses first; an expired exact entry must not hide a live
+	 * prefix that also covers the source, so then the trie is asked too. */
+	now = 0;
 	b = bpf_map_lookup_elem(&mxg_block_h, &p->src);
-	if (!b)
-		b = bpf_map_lookup_elem(&mxg_block_t, &lk);
 	if (b) {
 		now = bpf_ktime_get_coarse_ns();
-		if (!b->expires_ns || now < b->expires_ns) {
-			__sync_fetch_and_add(&b->hits, 1);
-			b->last_hit_ns = now;
-			return cfg->mode == MXG_MODE_MONITOR ? MXG_R_BLOCK_WOULD
-							     : MXG_R_BLOCK;
-		}
+		if (mxg_block_live(b, now))
+			return mxg_block_hit(cfg, b, now);
+	}
+	b = bpf_map_lookup_elem(&mxg_block_t, &lk);
+	if (b) {
+		if (!now)
+			now = bpf_ktime_get_coarse_ns();
+		if (mxg_block_live(b, now))
+			return mxg_block_hit(cfg, b, now);
 	}
 
 	if ((p->tcp_flags & (MXG_TCP_SYN | MXG_TCP_ACK)) != MXG_TCP_SYN)

@@ -11,7 +11,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "bpf/mxguard.skel.h"
+#include "mxguard.skel.h"
 #include "mxguard.h"
 #include "cfg.h"
 #include "check.h"
@@ -1421,6 +1421,66 @@ out:
 	ring_buffer__free(rb);
 }
 
+/* Burst 0 admits nothing: the very first SYN creates the record already
+ * limited, and that too is announced, once. */
+static void test_event_first(const struct fam *f)
+{
+	__u64 before[MXG_NCOUNTERS], after[MXG_NCOUNTERS], t_lo;
+	struct ring_buffer *rb = NULL;
+	struct evbox box = { 0 };
+	__u32 acts[8];
+	char name[96];
+	int err;
+
+	snprintf(name, sizeof(name), "events__burst_0_first_syn_starts/%s",
+		 f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = bucket_setup(ENFORCE, SMTP, B_RATE, 0);
+	if (!err) {
+		rb = ring_buffer__new(E.events, on_event, &box, NULL);
+		if (!rb)
+			err = -errno ? -errno : -EINVAL;
+	}
+	if (!err)
+		err = ring_buffer__consume(rb) < 0 ? -EIO : 0;
+	if (err) {
+		fail_setup(name, "ring buffer", err);
+		goto out;
+	}
+	memset(&box, 0, sizeof(box));
+	t_lo = mono_ns();
+	err = stats_read(before);
+	if (!err)
+		err = send_syns(f, f->src, 25, 1, acts);
+	if (!err)
+		err = ring_buffer__consume(rb) < 0 ? -EIO : 0;
+	if (err) {
+		fail_setup(name, "run", err);
+		goto out;
+	}
+	CHECK_EQ(nm(name, "first syn drops"), XDP_DROP, acts[0]);
+	check_event(name, &box, MXG_EV_LIMIT_START, f, 1, 1, 0, ENFORCE, t_lo);
+
+	memset(&box, 0, sizeof(box));
+	err = send_syns(f, f->src, 25, 1, acts);
+	if (!err)
+		err = ring_buffer__consume(rb) < 0 ? -EIO : 0;
+	if (!err)
+		err = stats_read(after);
+	if (err) {
+		fail_setup(name, "run", err);
+		goto out;
+	}
+	CHECK_EQ(nm(name, "second syn drops"), XDP_DROP, acts[0]);
+	CHECK_EQ(nm(name, "no second event"), 0, box.n);
+	check_counters(name, before, after, (struct want[]){
+			       { MXG_COUNTER_IDX(SMTP, MXG_R_LIMIT), 2 } }, 1);
+	check_rec(name, f->src, SMTP, 2, 2, 0);
+out:
+	ring_buffer__free(rb);
+}
+
 /* 1000/sec burst 2: the third SYN is over (LIMIT_START); once the bucket is
  * full again (2 ms later; we wait 30) the next admitted SYN ends it. */
 static void test_event_end(const struct fam *f)
@@ -1561,6 +1621,7 @@ int main(int argc, char **argv)
 		test_services_separate(&fams[i]);
 		test_events(&fams[i], ENFORCE);
 		test_events(&fams[i], MONITOR);
+		test_event_first(&fams[i]);
 		test_event_end(&fams[i]);
 		test_bucket(&fams[i], ENFORCE);
 		test_bucket(&fams[i], MONITOR);
