@@ -119,10 +119,14 @@ bench: deps
 	$(Q)tools/bench.sh
 
 # ---- install -------------------------------------------------------------
-install: $(BUILD)/mxguard
+$(BUILD)/mxguard.8: $(BUILD)/mxguard tools/gen-man.sh
+	$(Q)tools/gen-man.sh $(BUILD)/mxguard > $@
+
+install: $(BUILD)/mxguard $(BUILD)/mxguard.8
 	install -D -m 0755 $(BUILD)/mxguard $(DESTDIR)$(PREFIX)/sbin/mxguard
-	install -D -m 0644 doc/mxguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/mxguard.8
+	install -D -m 0644 $(BUILD)/mxguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/mxguard.8
 	install -D -m 0644 doc/mxguard.conf.example $(DESTDIR)$(PREFIX)/share/doc/mxguard/mxguard.conf.example
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/mxguard/README.md
 
 clean:
 	rm -rf $(BUILD)
