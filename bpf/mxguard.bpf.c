@@ -55,6 +55,26 @@ struct {
 	__type(value, struct mxg_src_val);
 } mxg_src SEC(".maps");
 
+/* (masked prefix, service) -> aggregate bucket of all sources in a network;
+ * program writes, controller reads. LRU like mxg_src. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MXG_PFX_MAX);
+	__type(key, struct mxg_src_key);
+	__type(value, struct mxg_pfx_val);
+} mxg_pfx SEC(".maps");
+
+/* (masked source, service) -> tat_ns of sources that are over their limit.
+ * A plain hash, not LRU: a flood of new (spoofed) sources can evict a
+ * limited attacker from mxg_src, but not from here, so its bucket comes back
+ * as it was. Program writes and deletes; controller purges stale entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MXG_PEN_MAX);
+	__type(key, struct mxg_src_key);
+	__type(value, __u64);
+} mxg_pen SEC(".maps");
+
 /* counter index (MXG_COUNTER_IDX/MXG_MISC_IDX) -> packets, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -116,17 +136,106 @@ static __always_inline void mxg_emit(__u32 type, __u64 now,
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* Step 5: the per-source bucket of this service. */
+/* The prefix bucket: all sources of one network share it. 1 = conforms. */
+static __always_inline int mxg_prefix_take(const struct mxg_cfg *cfg,
+					   const struct mxg_pkt *p, __u32 svc,
+					   __u64 now)
+{
+	const union mxg_addr *m = p->v6 ? &cfg->pfx_mask6 : &cfg->pfx_mask4;
+	const struct mxg_limit *lim = &cfg->plimit[svc];
+	struct mxg_src_key k;
+	struct mxg_pfx_val *v;
+	int ok;
+
+	if (!lim->interval_ns)
+		return 1;
+	k.addr.w[0] = p->src.w[0] & m->w[0];
+	k.addr.w[1] = p->src.w[1] & m->w[1];
+	k.addr.w[2] = p->src.w[2] & m->w[2];
+	k.addr.w[3] = p->src.w[3] & m->w[3];
+	k.svc = svc;
+	v = bpf_map_lookup_elem(&mxg_pfx, &k);
+	if (!v) {
+		struct mxg_pfx_val init = { .syns = 1 };
+
+		ok = mxg_bucket_take(&init.tat_ns, now, lim->interval_ns, lim->burst);
+		init.drops = !ok;
+		bpf_map_update_elem(&mxg_pfx, &k, &init, BPF_NOEXIST);
+		return ok;
+	}
+	__sync_fetch_and_add(&v->syns, 1);
+	ok = mxg_bucket_take(&v->tat_ns, now, lim->interval_ns, lim->burst);
+	if (!ok)
+		__sync_fetch_and_add(&v->drops, 1);
+	return ok;
+}
+
+/* Step 5 on one source record (in the map, or fresh on the stack): its own
+ * bucket, then its prefix's bucket; a SYN passes when both have a token.
+ * The two callers pass non-NULL records, so each inlined copy is verified
+ * on a null-checked pointer. */
+static __always_inline int mxg_account(const struct mxg_cfg *cfg,
+				  const struct mxg_pkt *p, __u64 now,
+				  const struct mxg_src_key *k,
+				  struct mxg_src_val *s)
+{
+	const struct mxg_limit *lim;
+	int monitor, ok, pok = 1;
+	__u64 prev, t;
+	__u32 svc;
+
+	svc = k->svc;
+	if (svc >= MXG_SVC_MAX)
+		return MXG_R_ADMIT;
+	lim = &cfg->limit[svc];
+	monitor = cfg->mode == MXG_MODE_MONITOR;
+	s->last_ns = now;
+	__sync_fetch_and_add(&s->syns, 1);
+	prev = t = s->tat_ns;
+	ok = mxg_bucket_take(&t, now, lim->interval_ns, lim->burst);
+	if (ok) {
+		pok = mxg_prefix_take(cfg, p, svc, now);
+		if (pok) {
+			s->tat_ns = t;
+			if (s->flags & MXG_SRCF_LIMITED) {
+				if (mxg_bucket_full(prev, now)) {
+					/* An episode ends when the bucket had
+					 * refilled completely. */
+					s->flags &= ~MXG_SRCF_LIMITED;
+					bpf_map_delete_elem(&mxg_pen, k);
+					mxg_emit(MXG_EV_LIMIT_END, now, k, s, cfg->mode);
+				} else {
+					bpf_map_update_elem(&mxg_pen, k, &t, BPF_ANY);
+				}
+			}
+			return MXG_R_ADMIT;
+		}
+	}
+	/* A refused SYN is the source's drop whichever bucket refused it;
+	 * only its own bucket running dry makes the source "limited". */
+	if (monitor)
+		__sync_fetch_and_add(&s->would_drops, 1);
+	else
+		__sync_fetch_and_add(&s->drops, 1);
+	if (ok)
+		return monitor ? MXG_R_PLIMIT_WOULD : MXG_R_PLIMIT;
+	if (!(s->flags & MXG_SRCF_LIMITED)) {
+		s->flags |= MXG_SRCF_LIMITED;
+		bpf_map_update_elem(&mxg_pen, k, &s->tat_ns, BPF_ANY);
+		mxg_emit(MXG_EV_LIMIT_START, now, k, s, cfg->mode);
+	}
+	return monitor ? MXG_R_LIMIT_WOULD : MXG_R_LIMIT;
+}
+
 static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 				     const struct mxg_pkt *p, __u32 svc,
 				     __u64 now)
 {
 	const union mxg_addr *m = p->v6 ? &cfg->src_mask6 : &cfg->src_mask4;
-	const struct mxg_limit *lim = &cfg->limit[svc];
+	struct mxg_src_val *s, init;
 	struct mxg_src_key k;
-	struct mxg_src_val *s;
-	int monitor = cfg->mode == MXG_MODE_MONITOR;
-	__u64 prev;
+	__u64 *pen;
+	int reason;
 
 	k.addr.w[0] = p->src.w[0] & m->w[0];
 	k.addr.w[1] = p->src.w[1] & m->w[1];
@@ -135,51 +244,27 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 	k.svc = svc;
 
 	s = bpf_map_lookup_elem(&mxg_src, &k);
-	if (!s) {
-		/* First SYN of this source: decide on a fresh record and
-		 * insert it whole, one map operation instead of three. */
-		struct mxg_src_val init = {
-			.first_ns = now, .last_ns = now, .syns = 1,
-		};
-		int ok = mxg_bucket_take(&init.tat_ns, now, lim->interval_ns,
-					 lim->burst);
+	if (s)
+		return mxg_account(cfg, p, now, &k, s);
 
-		if (!ok) {
+	/* Not tracked (new, or evicted from the LRU): a fresh record, unless
+	 * the penalty table remembers the source as limited. Decided on the
+	 * stack and inserted whole: one map operation, not three. */
+	__builtin_memset(&init, 0, sizeof(init));
+	init.first_ns = now;
+	pen = bpf_map_lookup_elem(&mxg_pen, &k);
+	if (pen) {
+		if (*pen > now) {
+			init.tat_ns = *pen;
 			init.flags = MXG_SRCF_LIMITED;
-			if (monitor)
-				init.would_drops = 1;
-			else
-				init.drops = 1;
+		} else {
+			bpf_map_delete_elem(&mxg_pen, &k);
 		}
-		if (bpf_map_update_elem(&mxg_src, &k, &init, BPF_NOEXIST))
-			mxg_count(MXG_MISC_IDX(MXG_C_SRC_FAIL));
-		else if (!ok)
-			mxg_emit(MXG_EV_LIMIT_START, now, &k, &init, cfg->mode);
-		if (ok)
-			return MXG_R_ADMIT;
-		return monitor ? MXG_R_LIMIT_WOULD : MXG_R_LIMIT;
 	}
-
-	s->last_ns = now;
-	__sync_fetch_and_add(&s->syns, 1);
-	prev = s->tat_ns;
-	if (mxg_bucket_take(&s->tat_ns, now, lim->interval_ns, lim->burst)) {
-		/* An episode ends when the bucket had refilled completely. */
-		if ((s->flags & MXG_SRCF_LIMITED) && mxg_bucket_full(prev, now)) {
-			s->flags &= ~MXG_SRCF_LIMITED;
-			mxg_emit(MXG_EV_LIMIT_END, now, &k, s, cfg->mode);
-		}
-		return MXG_R_ADMIT;
-	}
-	if (monitor)
-		__sync_fetch_and_add(&s->would_drops, 1);
-	else
-		__sync_fetch_and_add(&s->drops, 1);
-	if (!(s->flags & MXG_SRCF_LIMITED)) {
-		s->flags |= MXG_SRCF_LIMITED;
-		mxg_emit(MXG_EV_LIMIT_START, now, &k, s, cfg->mode);
-	}
-	return monitor ? MXG_R_LIMIT_WOULD : MXG_R_LIMIT;
+	reason = mxg_account(cfg, p, now, &k, &init);
+	if (bpf_map_update_elem(&mxg_src, &k, &init, BPF_NOEXIST))
+		mxg_count(MXG_MISC_IDX(MXG_C_SRC_FAIL));
+	return reason;
 }
 
 static __always_inline int mxg_block_live(const struct mxg_block_val *b,

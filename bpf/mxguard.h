@@ -10,7 +10,7 @@
 
 /* Bumped whenever any layout below changes; pinned maps carry it in
  * mxg_cfg.abi and the controller refuses pins of another version. */
-#define MXG_ABI_VERSION 1
+#define MXG_ABI_VERSION 2
 #define MXG_CFG_MAGIC 0x6d786721u /* "mxg!" */
 
 /* Protected services. 0 means "not a protected port" and only indexes the
@@ -50,6 +50,9 @@ enum mxg_reason {
 	MXG_R_ADMIT,         /* new connection within the limit: pass */
 	MXG_R_LIMIT,         /* new connection over the limit: drop */
 	MXG_R_LIMIT_WOULD,   /* over the limit, monitor mode: pass */
+	MXG_R_PLIMIT,        /* source within its limit, its prefix over the
+			      * prefix limit: drop */
+	MXG_R_PLIMIT_WOULD,  /* the same in monitor mode: pass */
 	MXG_R_MAX
 };
 
@@ -66,7 +69,8 @@ enum mxg_misc_counter {
 
 /* 1 where the reason means XDP_DROP. */
 #define MXG_REASON_DROPS(r) \
-	((r) == MXG_R_BLOCK || (r) == MXG_R_LOCKDOWN || (r) == MXG_R_LIMIT)
+	((r) == MXG_R_BLOCK || (r) == MXG_R_LOCKDOWN || (r) == MXG_R_LIMIT || \
+	 (r) == MXG_R_PLIMIT)
 
 /* An address of either family: IPv6 as is, IPv4 as IPv4-mapped IPv6
  * (::ffff:a.b.c.d). Network byte order throughout. */
@@ -142,6 +146,14 @@ struct mxg_src_val {
 
 #define MXG_SRCF_LIMITED 0x1 /* over its limit now; event already sent */
 
+/* Aggregate record of a network prefix (IPv4 /24, IPv6 /48 by default) and
+ * service, key struct mxg_src_key with the address masked to the prefix. */
+struct mxg_pfx_val {
+	__u64 tat_ns;     /* GCRA state of the prefix bucket */
+	__u32 syns;       /* SYNs that reached the prefix bucket */
+	__u32 drops;      /* refused by it (enforce) or would be (monitor) */
+};
+
 /* A token bucket. The program keeps it as GCRA: one timestamp per source,
  * a SYN conforms when it would not push that timestamp more than
  * burst * interval_ns into the future. */
@@ -166,7 +178,13 @@ struct mxg_cfg {
 	__u64 mode_since_s;      /* wall clock of the last mode change */
 	union mxg_addr src_mask4;/* applied to IPv4-mapped sources */
 	union mxg_addr src_mask6;/* applied to IPv6 sources */
-	struct mxg_limit limit[MXG_SVC_MAX];
+	union mxg_addr pfx_mask4;/* prefix bucket key mask, IPv4-mapped */
+	union mxg_addr pfx_mask6;/* prefix bucket key mask, IPv6 */
+	__u8 v4_pfx;       /* prefix bucket length, IPv4 (display) */
+	__u8 v6_pfx;       /* prefix bucket length, IPv6 (display) */
+	__u8 pad2[6];
+	struct mxg_limit limit[MXG_SVC_MAX];  /* per source */
+	struct mxg_limit plimit[MXG_SVC_MAX]; /* per prefix, all its sources */
 	__u8 port_svc[MXG_NPORTS]; /* TCP dst port (host order) -> enum mxg_svc */
 };
 
@@ -192,6 +210,8 @@ struct mxg_event {
 #define MXG_BLOCK_H_MAX (1 << 21)
 #define MXG_BLOCK_T_MAX (1 << 20)
 #define MXG_SRC_MAX     (1 << 18)
+#define MXG_PFX_MAX     (1 << 16)
+#define MXG_PEN_MAX     (1 << 16)
 #define MXG_EVENTS_BYTES (1 << 20)
 
 _Static_assert(sizeof(union mxg_addr) == 16, "mxg_addr layout");
@@ -203,7 +223,8 @@ _Static_assert(sizeof(struct mxg_src_key) == 20, "mxg_src_key layout");
 _Static_assert(sizeof(struct mxg_src_val) == 40, "mxg_src_val layout");
 _Static_assert(sizeof(struct mxg_limit) == 24, "mxg_limit layout");
 _Static_assert(sizeof(struct mxg_event) == 48, "mxg_event layout");
+_Static_assert(sizeof(struct mxg_pfx_val) == 16, "mxg_pfx_val layout");
 _Static_assert(sizeof(struct mxg_cfg) ==
-	       56 + 24 * MXG_SVC_MAX + MXG_NPORTS, "mxg_cfg layout");
+	       96 + 2 * 24 * MXG_SVC_MAX + MXG_NPORTS, "mxg_cfg layout");
 
 #endif /* MXGUARD_H */

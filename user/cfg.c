@@ -15,6 +15,10 @@
  *  submission(s): one office behind NAT, a few dozen users sending.
  *  pop3(s): mail clients poll every minute or so, one connection each.
  *  imap(s): clients open up to five parallel connections and reconnect often.
+ * A whole network (IPv4 /24, IPv6 /48) gets MXG_DEFAULT_PFX_FACTOR times the
+ * per-source rate and burst: a botnet spread over one network is limited as
+ * a whole, while a /24 of honest NATed offices or a provider's outbound MTAs
+ * still has ten sources' worth of room (partners belong in the allowlist).
  */
 const struct mxg_default_limit mxg_default_limits[MXG_SVC_MAX] = {
 	[MXG_SVC_SMTP]        = { 60, 60, 30 },
@@ -30,6 +34,25 @@ void mxg_cfg_set_limit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
 		       __u32 burst)
 {
 	struct mxg_limit *l = &c->limit[svc];
+
+	l->rate_n = n;
+	l->rate_per_s = per_s;
+	l->burst = burst;
+	l->interval_ns = n ? (__u64)per_s * 1000000000ull / n : 0;
+}
+
+void mxg_cfg_set_pfx_lens(struct mxg_cfg *c, unsigned v4, unsigned v6)
+{
+	c->v4_pfx = v4;
+	c->v6_pfx = v6;
+	mxg_addr_mask(&c->pfx_mask4, 96 + v4);
+	mxg_addr_mask(&c->pfx_mask6, v6);
+}
+
+void mxg_cfg_set_plimit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
+			__u32 burst)
+{
+	struct mxg_limit *l = &c->plimit[svc];
 
 	l->rate_n = n;
 	l->rate_per_s = per_s;
@@ -55,10 +78,13 @@ void mxg_cfg_defaults(struct mxg_cfg *c)
 	c->abi = MXG_ABI_VERSION;
 	c->mode = MXG_MODE_ENFORCE;
 	mxg_cfg_set_prefixes(c, MXG_DEFAULT_V4_PREFIX, MXG_DEFAULT_V6_PREFIX);
+	mxg_cfg_set_pfx_lens(c, MXG_DEFAULT_V4_PFX, MXG_DEFAULT_V6_PFX);
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 		const struct mxg_default_limit *d = &mxg_default_limits[s];
 
 		mxg_cfg_set_limit(c, s, d->rate_n, d->per_s, d->burst);
+		mxg_cfg_set_plimit(c, s, d->rate_n * MXG_DEFAULT_PFX_FACTOR, d->per_s,
+				   d->burst * MXG_DEFAULT_PFX_FACTOR);
 		c->port_svc[mxg_svc_default_port(s)] = s;
 	}
 }

@@ -15,6 +15,9 @@ extern const struct mxg_default_limit mxg_default_limits[MXG_SVC_MAX];
 
 #define MXG_DEFAULT_V4_PREFIX 32
 #define MXG_DEFAULT_V6_PREFIX 64
+#define MXG_DEFAULT_V4_PFX 24     /* prefix bucket */
+#define MXG_DEFAULT_V6_PFX 48
+#define MXG_DEFAULT_PFX_FACTOR 10 /* prefix limit = 10 x source limit */
 
 /* Fill *c with magic, ABI, enforce mode, default limits, default ports and
  * the default source key prefixes. */
@@ -23,6 +26,13 @@ void mxg_cfg_defaults(struct mxg_cfg *c);
 /* Set a service's limit from a rate (n per per_s seconds) and a burst. */
 void mxg_cfg_set_limit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
 		       __u32 burst);
+
+/* The same for the bucket shared by a whole prefix. */
+void mxg_cfg_set_plimit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
+			__u32 burst);
+
+/* Prefix bucket lengths (IPv4 0..32, IPv6 0..128). */
+void mxg_cfg_set_pfx_lens(struct mxg_cfg *c, unsigned v4, unsigned v6);
 
 /* Set the source key prefix lengths (IPv4 0..32, IPv6 0..128). */
 void mxg_cfg_set_prefixes(struct mxg_cfg *c, unsigned v4, unsigned v6);

@@ -83,6 +83,10 @@ static int get_prog(int *prog_fd)
 	bpf_object__for_each_map(map, skel->obj) {
 		char mp[PATH_MAX];
 
+		/* Only the ABI's maps; the compiler's constant pools
+		 * (.rodata.*) belong to this one program load. */
+		if (bpf_map__is_internal(map))
+			continue;
 		mxg_pin_path(mp, bpf_map__name(map));
 		err = bpf_map__set_pin_path(map, mp);
 		if (err)

@@ -198,22 +198,37 @@ static int do_check(int argc, char **argv)
 	}
 
 	static const char *head[] = { "SERVICE", "TOKENS", "BURST", "SYNS",
-				      "DROPS", "A SYN NOW" };
+				      "DROPS", "NETWORK TOKENS", "A SYN NOW" };
+	struct mxg_src_key pkey;
 
-	mxg_table_init(&t, 6, head, 0x1e);
+	mxg_addr_and(&pkey.addr, &a, v4 ? &c->pfx_mask4 : &c->pfx_mask6);
+	mxg_table_init(&t, 7, head, 0x3e);
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 		const struct mxg_limit *l = &c->limit[s];
 		struct mxg_src_val v;
-		char tb[16], bb[16], sb[16], db[16], vb[48];
-		const char *cells[6] = { mxg_svc_name(s), tb, bb, sb, db, vb };
-		__u32 tokens;
+		const struct mxg_limit *pl = &c->plimit[s];
+		char tb[16], bb[16], sb[16], db[16], pb[32], vb[48];
+		const char *cells[7] = { mxg_svc_name(s), tb, bb, sb, db, pb, vb };
+		struct mxg_pfx_val pv;
+		__u64 pen_tat;
+		__u32 tokens, ptokens;
 		unsigned r;
 
 		key.svc = s;
-		if (bpf_map_lookup_elem(m.src, &key, &v))
+		pkey.svc = s;
+		if (bpf_map_lookup_elem(m.src, &key, &v)) {
 			memset(&v, 0, sizeof(v));
+			/* Evicted but remembered as limited. */
+			if (!bpf_map_lookup_elem(m.pen, &key, &pen_tat))
+				v.tat_ns = pen_tat;
+		}
+		if (bpf_map_lookup_elem(m.pfx, &pkey, &pv))
+			memset(&pv, 0, sizeof(pv));
 		tokens = mxg_bucket_tokens(v.tat_ns, now, l->interval_ns, l->burst);
+		ptokens = mxg_bucket_tokens(pv.tat_ns, now, pl->interval_ns, pl->burst);
 		r = predict(c, nmatch_allow > 0, blocked, tokens);
+		if (r == MXG_R_ADMIT && !ptokens)
+			r = c->mode == MXG_MODE_MONITOR ? MXG_R_PLIMIT_WOULD : MXG_R_PLIMIT;
 		if (json) {
 			mxg_json_obj(&j, mxg_svc_name(s));
 			mxg_json_u64(&j, "tokens", tokens);
@@ -221,6 +236,8 @@ static int do_check(int argc, char **argv)
 			mxg_json_u64(&j, "syns", v.syns);
 			mxg_json_u64(&j, "drops", v.drops);
 			mxg_json_u64(&j, "would_drops", v.would_drops);
+			mxg_json_u64(&j, "network_tokens", ptokens);
+			mxg_json_u64(&j, "network_burst", pl->burst);
 			mxg_json_str(&j, "verdict", MXG_REASON_DROPS(r) ? "drop" : "pass");
 			mxg_json_str(&j, "reason", mxg_reason_name(r));
 			mxg_json_obj_end(&j);
@@ -230,6 +247,7 @@ static int do_check(int argc, char **argv)
 		snprintf(bb, sizeof(bb), "%u", l->burst);
 		mxg_format_count(v.syns, sb, sizeof(sb));
 		mxg_format_count(v.drops + v.would_drops, db, sizeof(db));
+		snprintf(pb, sizeof(pb), "%u/%u", ptokens, pl->burst);
 		snprintf(vb, sizeof(vb), "%s (%s)", MXG_REASON_DROPS(r) ? "drop" : "pass",
 			 mxg_reason_name(r));
 		mxg_table_row(&t, cells);
@@ -258,13 +276,14 @@ const struct mxg_cmd mxg_cmd_check = {
 	.help =
 	"For one IPv4 or IPv6 address: every allowlist and blocklist entry that\n"
 	"contains it (with feed, expiry and reason), its token bucket per service\n"
-	"(tokens left of the burst, SYNs and drops seen), and the verdict a new\n"
+	"(tokens left of the burst, SYNs and drops seen) and that of its network\n"
+	"(IPv4 /24, IPv6 /48), and the verdict a new\n"
 	"connection from it to each service would get right now, in the current\n"
 	"mode. The answer to \"why can't this partner deliver?\".\n\n"
 	"Options:\n"
 	"  --json   {addr, source_key, mode, allow[{cidr, comment, hits}],\n"
 	"           block[{cidr, feed, reason, expires, expired, hits}],\n"
 	"           services{SERVICE{tokens, burst, syns, drops, would_drops,\n"
-	"           verdict, reason}}}\n",
+	"           network_tokens, network_burst, verdict, reason}}}\n",
 	.run = do_check,
 };

@@ -45,20 +45,25 @@ static int limit_set(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "rate", required_argument, NULL, 'r' },
 		{ "burst", required_argument, NULL, 'b' },
+		{ "prefix-rate", required_argument, NULL, 'R' },
+		{ "prefix-burst", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *rate = NULL, *burst = NULL, *why, *svcname;
-	__u32 n = 0, per_s = 0, b = 0;
+	const char *rate = NULL, *burst = NULL, *prate = NULL, *pburst = NULL;
+	const char *why, *svcname;
+	__u32 n = 0, per_s = 0, b = 0, pn = 0, pper_s = 0, pb = 0;
 	struct mxg_cfg *c = NULL;
 	struct mxg_maps m;
 	int opt, err, svc = -1;
 	unsigned s;
 
-	while ((opt = mxg_getopt(&mxg_cmd_limit, argc, argv, "r:b:h", opts)) != -1) {
+	while ((opt = mxg_getopt(&mxg_cmd_limit, argc, argv, "r:b:R:B:h", opts)) != -1) {
 		switch (opt) {
 		case 'r': rate = optarg; break;
 		case 'b': burst = optarg; break;
+		case 'R': prate = optarg; break;
+		case 'B': pburst = optarg; break;
 		case 'h': mxg_cmd_help(&mxg_cmd_limit); return 0;
 		default: return -EINVAL;
 		}
@@ -74,8 +79,13 @@ static int limit_set(int argc, char **argv)
 					 "unknown service '%s': use smtp, submissions, submission, pop3, pop3s, imap, imaps or all",
 					 svcname);
 	}
-	if (!rate && !burst)
-		return mxg_usage(&mxg_cmd_limit, "give --rate, --burst or both");
+	if (!rate && !burst && !prate && !pburst)
+		return mxg_usage(&mxg_cmd_limit, "give --rate, --burst, --prefix-rate or --prefix-burst");
+	if (prate && mxg_parse_rate(prate, &pn, &pper_s, &why))
+		return mxg_usage(&mxg_cmd_limit, "invalid prefix rate '%s': %s", prate, why);
+	if (pburst && mxg_parse_u32(pburst, 1, MXG_BURST_MAX, &pb, &why))
+		return mxg_usage(&mxg_cmd_limit, "invalid prefix burst '%s': %s (1-%d)",
+				 pburst, why, MXG_BURST_MAX);
 	if (rate && mxg_parse_rate(rate, &n, &per_s, &why))
 		return mxg_usage(&mxg_cmd_limit, "invalid rate '%s': %s", rate, why);
 	if (burst && mxg_parse_u32(burst, 1, MXG_BURST_MAX, &b, &why))
@@ -86,16 +96,21 @@ static int limit_set(int argc, char **argv)
 	if (err)
 		return err;
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
-		struct mxg_limit *l = &c->limit[s];
-		char rb[32];
+		struct mxg_limit *l = &c->limit[s], *pl = &c->plimit[s];
+		char rb[32], prb[32];
 
 		if (svc >= 0 && (int)s != svc)
 			continue;
 		mxg_cfg_set_limit(c, s, rate ? n : l->rate_n,
 				  rate ? per_s : l->rate_per_s,
 				  burst ? b : l->burst);
+		mxg_cfg_set_plimit(c, s, prate ? pn : pl->rate_n,
+				   prate ? pper_s : pl->rate_per_s,
+				   pburst ? pb : pl->burst);
 		mxg_format_rate(l->rate_n, l->rate_per_s, rb, sizeof(rb));
-		printf("%s: %s, burst %u\n", mxg_svc_name(s), rb, l->burst);
+		mxg_format_rate(pl->rate_n, pl->rate_per_s, prb, sizeof(prb));
+		printf("%s: %s, burst %u per source; %s, burst %u per network\n",
+		       mxg_svc_name(s), rb, l->burst, prb, pl->burst);
 	}
 	err = mxg_cfg_store(&m, c);
 	free(c);
@@ -137,6 +152,8 @@ static int limit_show(int argc, char **argv)
 		mxg_json_str(&j, "mode", mxg_mode_name(c->mode));
 		mxg_json_u64(&j, "v4_prefix", c->v4_prefix);
 		mxg_json_u64(&j, "v6_prefix", c->v6_prefix);
+		mxg_json_u64(&j, "v4_network_prefix", c->v4_pfx);
+		mxg_json_u64(&j, "v6_network_prefix", c->v6_pfx);
 		mxg_json_obj(&j, "limits");
 		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 			const struct mxg_limit *l = &c->limit[s];
@@ -149,6 +166,11 @@ static int limit_show(int argc, char **argv)
 			mxg_json_u64(&j, "per_s", l->rate_per_s);
 			mxg_json_u64(&j, "burst", l->burst);
 			mxg_json_u64(&j, "interval_ns", l->interval_ns);
+			mxg_format_rate(c->plimit[s].rate_n, c->plimit[s].rate_per_s, rb, sizeof(rb));
+			mxg_json_str(&j, "prefix_rate", rb);
+			mxg_json_u64(&j, "prefix_rate_n", c->plimit[s].rate_n);
+			mxg_json_u64(&j, "prefix_per_s", c->plimit[s].rate_per_s);
+			mxg_json_u64(&j, "prefix_burst", c->plimit[s].burst);
 			mxg_json_arr(&j, "ports");
 			for (p = 0; p < MXG_NPORTS; p++)
 				if (c->port_svc[p] == s)
@@ -160,24 +182,27 @@ static int limit_show(int argc, char **argv)
 		mxg_json_obj_end(&j);
 		mxg_json_done(&j);
 	} else {
-		static const char *head[] = { "SERVICE", "PORTS", "RATE", "BURST" };
+		static const char *head[] = { "SERVICE", "PORTS", "RATE", "BURST",
+					      "NETWORK RATE", "NETWORK BURST" };
 		struct mxg_table t;
 
-		mxg_table_init(&t, 4, head, 0x8);
+		mxg_table_init(&t, 6, head, 0x28);
 		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
-			const struct mxg_limit *l = &c->limit[s];
-			char bb[16];
-			const char *cells[4] = { mxg_svc_name(s), ports, rb, bb };
+			const struct mxg_limit *l = &c->limit[s], *pl = &c->plimit[s];
+			char bb[16], prb[32], pbb[16];
+			const char *cells[6] = { mxg_svc_name(s), ports, rb, bb, prb, pbb };
 
 			svc_ports(c, s, ports, sizeof(ports));
 			mxg_format_rate(l->rate_n, l->rate_per_s, rb, sizeof(rb));
 			snprintf(bb, sizeof(bb), "%u", l->burst);
+			mxg_format_rate(pl->rate_n, pl->rate_per_s, prb, sizeof(prb));
+			snprintf(pbb, sizeof(pbb), "%u", pl->burst);
 			mxg_table_row(&t, cells);
 		}
 		mxg_table_print(&t, stdout);
 		mxg_table_free(&t);
-		printf("\nLimits apply per source address and service (source key: IPv4 /%u, IPv6 /%u).\nMode: %s.\n",
-		       c->v4_prefix, c->v6_prefix, mxg_mode_name(c->mode));
+		printf("\nRATE and BURST apply per source (IPv4 /%u, IPv6 /%u) and service; NETWORK RATE\nand NETWORK BURST to all sources of one network (IPv4 /%u, IPv6 /%u) together.\nMode: %s.\n",
+		       c->v4_prefix, c->v6_prefix, c->v4_pfx, c->v6_pfx, mxg_mode_name(c->mode));
 	}
 	free(c);
 	mxg_maps_close(&m);
@@ -196,6 +221,7 @@ static int do_limit(int argc, char **argv)
 const struct mxg_cmd mxg_cmd_limit = {
 	.name = "limit",
 	.synopsis = "limit set SERVICE|all [--rate N/sec|N/min|N/hour] [--burst N]\n"
+		    "          [--prefix-rate N/UNIT] [--prefix-burst N]\n"
 		    "limit show [--json]",
 	.summary = "per-source connection limits of each mail service",
 	.help =
@@ -203,14 +229,23 @@ const struct mxg_cmd mxg_cmd_limit = {
 	"it may open BURST new connections at once, then RATE more over time.\n"
 	"A SYN finding the bucket empty is dropped (mode enforce) or counted as\n"
 	"would-drop (mode monitor). Allowlisted sources are never limited.\n\n"
+	"All sources of one network (IPv4 /24, IPv6 /48) also share a network\n"
+	"bucket per service (default 10x the per-source rate and burst): a botnet\n"
+	"spread over one network is limited as a whole. A source over its limit\n"
+	"is also remembered outside the LRU source table, so a flood of spoofed\n"
+	"addresses that pushes it out of that table does not give it a new burst.\n\n"
 	"Services: smtp (25), submissions (465), submission (587), pop3 (110),\n"
 	"pop3s (995), imap (143), imaps (993); 'all' sets every service.\n\n"
 	"Options of set (at least one):\n"
 	"  --rate N/UNIT   refill rate; UNIT is sec, min or hour; N 1-1000000\n"
-	"  --burst N       bucket depth, 1-1000000 connections\n\n"
+	"  --burst N       bucket depth, 1-1000000 connections\n"
+	"  --prefix-rate N/UNIT, --prefix-burst N\n"
+	"                  the same for the network bucket\n\n"
 	"Options of show:\n"
-	"  --json          mode, v4_prefix, v6_prefix and limits{SERVICE: {rate,\n"
-	"                  rate_n, per_s, burst, interval_ns, ports[]}}\n\n"
+	"  --json          mode, v4_prefix, v6_prefix, v4_network_prefix,\n"
+	"                  v6_network_prefix and limits{SERVICE: {rate, rate_n,\n"
+	"                  per_s, burst, interval_ns, prefix_rate, prefix_rate_n,\n"
+	"                  prefix_per_s, prefix_burst, ports[]}}\n\n"
 	"Examples:\n"
 	"  mxguard limit set smtp --rate 30/min --burst 10\n"
 	"  mxguard limit set all --burst 20\n",

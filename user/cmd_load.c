@@ -402,6 +402,11 @@ int mxg_block_gc(int argc, char **argv)
 	err = mxg_block_gc_run(&m, &ndead);
 	if (!err)
 		printf("removed %zu expired block entr%s\n", ndead, ndead == 1 ? "y" : "ies");
+	if (!err)
+		err = mxg_pen_gc_run(&m, &ndead);
+	if (!err && ndead)
+		printf("forgot %zu limited source%s whose bucket has refilled\n", ndead,
+		       ndead == 1 ? "" : "s");
 	mxg_maps_close(&m);
 	return err;
 }

@@ -19,8 +19,9 @@
 
 /* The verdict columns of the service rows, in display order. */
 static const unsigned mail_reasons[] = {
-	MXG_R_ADMIT, MXG_R_LIMIT, MXG_R_LIMIT_WOULD, MXG_R_BLOCK,
-	MXG_R_BLOCK_WOULD, MXG_R_ALLOW, MXG_R_LOCKDOWN, MXG_R_ESTABLISHED,
+	MXG_R_ADMIT, MXG_R_LIMIT, MXG_R_LIMIT_WOULD, MXG_R_PLIMIT,
+	MXG_R_PLIMIT_WOULD, MXG_R_BLOCK, MXG_R_BLOCK_WOULD, MXG_R_ALLOW,
+	MXG_R_LOCKDOWN, MXG_R_ESTABLISHED,
 };
 #define NMAIL (sizeof(mail_reasons) / sizeof(mail_reasons[0]))
 static const unsigned other_reasons[] = {
@@ -103,7 +104,8 @@ static void stats_table(const __u64 *c, const __u64 *prev, double dt)
 {
 	/* Same order as mail_reasons; "~" marks monitor-mode would-drops. */
 	static const char *head[NMAIL + 1] = { "SERVICE", "ADMIT", "LIMIT",
-		"LIMIT~", "BLOCK", "BLOCK~", "ALLOW", "LOCKDOWN", "ESTAB" };
+		"LIMIT~", "PFXLIM", "PFXLIM~", "BLOCK", "BLOCK~", "ALLOW",
+		"LOCKDOWN", "ESTAB" };
 	struct mxg_table t;
 	__u64 passed, dropped;
 	unsigned s, r;
@@ -243,6 +245,9 @@ const struct mxg_cmd mxg_cmd_stats = {
 	"  admit        new connection within the limit (passed)\n"
 	"  limit        new connection over the limit (dropped)\n"
 	"  limit_would  over the limit in monitor mode (passed)\n"
+	"  prefix_limit the source was within its limit, but its network (IPv4\n"
+	"               /24, IPv6 /48) was over the prefix limit (dropped)\n"
+	"  prefix_limit_would  the same in monitor mode (passed)\n"
 	"  block        from a blocklisted source (dropped)\n"
 	"  block_would  blocklisted, monitor mode (passed)\n"
 	"  allow        from an allowlisted partner (passed, always)\n"

@@ -87,3 +87,7 @@ int mxg_cidr_cmp(const struct mxg_cidr *a, const struct mxg_cidr *b);
 /* Remove every expired block entry (the program already ignores them);
  * *n is how many. Callers hold the lock. */
 int mxg_block_gc_run(const struct mxg_maps *m, size_t *n);
+
+/* Forget limited sources whose bucket has refilled (the program forgets them
+ * too when they come back); *n is how many. */
+int mxg_pen_gc_run(const struct mxg_maps *m, size_t *n);

@@ -14,7 +14,8 @@
 
 /* Open file descriptors of the pinned maps; -1 when closed. */
 struct mxg_maps {
-	int cfg, allow, block_h, block_t, src, stats, events, feeds, reasons;
+	int cfg, allow, block_h, block_t, src, pfx, pen, stats, events, feeds,
+	    reasons;
 	int lock_fd;
 };
 

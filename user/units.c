@@ -288,6 +288,8 @@ static const char *const reason_names[MXG_R_MAX] = {
 	[MXG_R_ADMIT] = "admit",
 	[MXG_R_LIMIT] = "limit",
 	[MXG_R_LIMIT_WOULD] = "limit_would",
+	[MXG_R_PLIMIT] = "prefix_limit",
+	[MXG_R_PLIMIT_WOULD] = "prefix_limit_would",
 };
 
 /* A name table entry, or "?" for an index outside it or a gap. */

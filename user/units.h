@@ -46,7 +46,7 @@ int mxg_mode_by_name(const char *name);
 
 /* Verdict reason names for counters: "not_ip", "not_tcp", "other_port",
  * "unparsed", "allow", "block", "block_would", "established", "lockdown",
- * "admit", "limit", "limit_would". */
+ * "admit", "limit", "limit_would", "prefix_limit", "prefix_limit_would". */
 const char *mxg_reason_name(unsigned reason);
 
 #endif /* MXG_UNITS_H */

@@ -30,7 +30,7 @@ static const char *const svc_names[MXG_SVC_MAX] = {
 static const char *const reason_names[MXG_R_MAX] = {
 	"not_ip", "not_tcp", "other_port", "unparsed", "allow", "block",
 	"block_would", "established", "lockdown", "admit", "limit",
-	"limit_would",
+	"limit_would", "prefix_limit", "prefix_limit_would",
 };
 
 /* One family's addresses. Everything lives in 198.18.0.0/15 and
@@ -59,7 +59,7 @@ static const struct fam fams[] = {
 
 struct env {
 	struct mxguard *skel;
-	int prog, cfg, allow, block_h, block_t, src, stats, events;
+	int prog, cfg, allow, block_h, block_t, src, pfx, pen, stats, events;
 	int ncpus;
 	__u64 *percpu;
 	struct mxg_cfg *c; /* ~65 KB: heap, not stack */
@@ -197,6 +197,10 @@ static int env_reset(__u32 mode)
 		err = map_clear(E.block_t);
 	if (!err)
 		err = map_clear(E.src);
+	if (!err)
+		err = map_clear(E.pfx);
+	if (!err)
+		err = map_clear(E.pen);
 	if (err)
 		return err;
 	mxg_cfg_defaults(E.c);
@@ -218,6 +222,8 @@ static int env_open(void)
 	E.block_h = bpf_map__fd(s->maps.mxg_block_h);
 	E.block_t = bpf_map__fd(s->maps.mxg_block_t);
 	E.src = bpf_map__fd(s->maps.mxg_src);
+	E.pfx = bpf_map__fd(s->maps.mxg_pfx);
+	E.pen = bpf_map__fd(s->maps.mxg_pen);
 	E.stats = bpf_map__fd(s->maps.mxg_stats);
 	E.events = bpf_map__fd(s->maps.mxg_events);
 	E.ncpus = libbpf_num_possible_cpus();
@@ -1599,6 +1605,219 @@ static void test_frames(void)
 	}
 }
 
+/* An allowlist host entry for txt. */
+static int allow_host(const char *txt)
+{
+	struct mxg_allow_val v = { 0 };
+	struct mxg_lpm_key k;
+	int err = lpm_from(txt, strchr(txt, ':') ? 128 : 32, &k);
+
+	if (!err && bpf_map_update_elem(E.allow, &k, &v, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+/* A blocklist entry (exact hash) for txt, no expiry. */
+static int block_host(const char *txt)
+{
+	struct mxg_block_val v = { 0 };
+	union mxg_addr a;
+	int err = addr_from(txt, &a);
+
+	if (!err && bpf_map_update_elem(E.block_h, &a, &v, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+/* ---- network (prefix) bucket and the penalty table ----------------------- */
+
+/* Sources of one network share its bucket: with a roomy per-source limit and
+ * a network burst of 3, the fourth source of the network is refused
+ * (prefix_limit, counted as that source's drop); another network is not. */
+static void test_prefix_bucket(const struct fam *f)
+{
+	static const char *v4[] = { "198.19.9.10", "198.19.9.11", "198.19.9.12",
+				    "198.19.9.13", "198.19.10.10" };
+	static const char *v6[] = { "2001:db8:9:1::10", "2001:db8:9:2::10",
+				    "2001:db8:9:3::10", "2001:db8:9:4::10",
+				    "2001:db8:a:1::10" };
+	const char **src = f->l3 == FRAME_IPV4 ? v4 : v6;
+	__u64 before[MXG_NCOUNTERS], after[MXG_NCOUNTERS];
+	__u32 acts[5];
+	char name[96];
+	int err, i;
+
+	snprintf(name, sizeof(name), "prefix__network_shares_one_bucket/%s", f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = env_reset(ENFORCE);
+	if (!err) {
+		mxg_cfg_set_limit(E.c, SMTP, 1000, 1, 100);
+		mxg_cfg_set_plimit(E.c, SMTP, 1, 3600, 3);
+		err = cfg_write();
+	}
+	if (!err)
+		err = stats_read(before);
+	for (i = 0; i < 5 && !err; i++)
+		err = send_tcp(f, src[i], 25, SYN, &acts[i]);
+	if (!err)
+		err = stats_read(after);
+	if (err) {
+		fail_setup(name, "run", err);
+		return;
+	}
+	check_acts(name, "source", acts, 3, 3, XDP_DROP);
+	CHECK_EQ(nm(name, "fourth source of the network drops"), XDP_DROP, acts[3]);
+	CHECK_EQ(nm(name, "source of another network passes"), XDP_PASS, acts[4]);
+	check_counters(name, before, after, (struct want[]){
+			       { MXG_COUNTER_IDX(SMTP, MXG_R_ADMIT), 4 },
+			       { MXG_COUNTER_IDX(SMTP, MXG_R_PLIMIT), 1 } }, 2);
+	check_rec(name, src[3], SMTP, 1, 1, 0);
+}
+
+static int src_evict(const char *txt, __u32 svc)
+{
+	struct mxg_src_key k;
+	int err = src_key_from(txt, svc, &k);
+
+	return err ? err : bpf_map_delete_elem(E.src, &k) ? -errno : 0;
+}
+
+/* A limited source whose record is evicted from the LRU comes back limited
+ * (the penalty table); a source that was within its limit starts afresh. */
+static void test_penalty(const struct fam *f)
+{
+	__u32 acts[4], a;
+	char name[96];
+	int err;
+
+	snprintf(name, sizeof(name), "penalty__eviction_keeps_limit/%s", f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = bucket_setup(ENFORCE, SMTP, 1, 2);
+	if (!err) {
+		mxg_cfg_set_limit(E.c, SMTP, 1, 3600, 2);
+		err = cfg_write();
+	}
+	if (!err)
+		err = send_syns(f, f->src, 25, 3, acts);
+	if (!err)
+		err = send_tcp(f, f->other, 25, SYN, &a);
+	if (err) {
+		fail_setup(name, "run", err);
+		return;
+	}
+	check_acts(name, "syn", acts, 3, 2, XDP_DROP);
+	CHECK_EQ(nm(name, "penalty entry"), 1, map_count(E.pen));
+	err = src_evict(f->src, SMTP);
+	if (!err)
+		err = src_evict(f->other, SMTP);
+	if (!err)
+		err = send_tcp(f, f->src, 25, SYN, &acts[3]);
+	if (!err)
+		err = send_tcp(f, f->other, 25, SYN, &a);
+	if (err) {
+		fail_setup(name, "evict and rerun", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "evicted limited source still drops"), XDP_DROP, acts[3]);
+	CHECK_EQ(nm(name, "evicted unlimited source passes"), XDP_PASS, a);
+	check_rec(name, f->src, SMTP, 1, 1, 0);
+}
+
+/* Map pressure: 600,000 distinct spoofed IPv6 /64s, two SYNs each, to pop3:
+ * more sources than the LRU table holds, each referenced like a real one. Before it, one source of each family has
+ * run over its smtp limit. Afterwards their records were evicted, yet both
+ * are still limited; the allowlisted partners pass, the blocklisted sources
+ * drop, and the counters add up to the frames run. */
+#define FLOOD_N 600000
+static void test_flood(void)
+{
+	__u64 before[MXG_NCOUNTERS], after[MXG_NCOUNTERS], sum = 0;
+	struct frame_spec fs = { .l3 = FRAME_IPV6, .dport = 110, .tcp_flags = SYN,
+				 .src = "2001:db8:100::1" };
+	const char *partner[2] = { "198.19.7.12", "2001:db8:7:7:ffff:ffff:ffff:20" };
+	const char *name = "pressure__spoofed_flood_keeps_policy";
+	struct mxg_src_val v;
+	struct frame_info fi;
+	__u8 buf[FRAME_MAX];
+	__u32 acts[3], a, i, n = 0;
+	int err, len, k, f;
+
+	if (!CHECK_SELECTED(name))
+		return;
+	err = env_reset(ENFORCE);
+	if (!err) {
+		mxg_cfg_set_limit(E.c, SMTP, 1, 3600, 2);
+		err = cfg_write();
+	}
+	for (f = 0; f < 2 && !err; f++) {
+		err = allow_host(partner[f]);
+		if (!err)
+			err = block_host(fams[f].other);
+		if (!err)
+			err = send_syns(&fams[f], fams[f].src, 25, 3, acts);
+		if (!err)
+			check_acts(name, fams[f].tag, acts, 3, 2, XDP_DROP);
+	}
+	len = frame_build(&fs, buf, sizeof(buf), &fi);
+	if (err || len < 0 || stats_read(before)) {
+		fail_setup(name, "setup", err ? err : len < 0 ? len : -EIO);
+		return;
+	}
+	/* A new /64 of 2001:db8::/32 per frame (bytes 4-7 of the address),
+	 * the /48s varying fastest so that no network bucket runs dry: this
+	 * flood only pushes records out of the LRU. */
+	for (i = 0; i < FLOOD_N; i++) {
+		__u8 *sa = buf + fi.l3_off + 8;
+
+		sa[4] = i >> 8;
+		sa[5] = i;
+		sa[6] = i >> 24;
+		sa[7] = (i >> 16) + 1;
+		/* Twice: a source seen again is "referenced" and the LRU
+		 * then treats it like the attacker's own record. */
+		for (k = 0; k < 2; k++) {
+			if (run_frame(buf, len, &a)) {
+				fail_setup(name, "flood run", -errno);
+				return;
+			}
+			n++;
+		}
+	}
+	err = stats_read(after);
+	if (err) {
+		fail_setup(name, "stats", err);
+		return;
+	}
+	for (k = 0; k < MXG_MISC_IDX(0); k++)
+		sum += after[k] - before[k];
+	CHECK_EQ(nm(name, "counters add up to the frames"), n, sum);
+	printf("# %s: %d source records after %u frames\n", name,
+	       map_count(E.src), n);
+	for (f = 0; f < 2; f++) {
+		const struct fam *fm = &fams[f];
+
+		CHECK(nm(name, "%s: attacker's record was evicted", fm->tag),
+		      src_lookup(fm->src, SMTP, &v) != 0);
+		err = send_tcp(fm, fm->src, 25, SYN, &acts[0]);
+		if (!err)
+			err = send_tcp(fm, partner[f], 25, SYN, &acts[1]);
+		if (!err)
+			err = send_tcp(fm, fm->other, 25, SYN, &acts[2]);
+		if (err) {
+			fail_setup(name, "after flood", err);
+			return;
+		}
+		CHECK_EQ(nm(name, "%s: limited attacker still limited", fm->tag),
+			 XDP_DROP, acts[0]);
+		CHECK_EQ(nm(name, "%s: allowlisted partner passes", fm->tag),
+			 XDP_PASS, acts[1]);
+		CHECK_EQ(nm(name, "%s: blocklisted source drops", fm->tag),
+			 XDP_DROP, acts[2]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -1625,7 +1844,10 @@ int main(int argc, char **argv)
 		test_event_end(&fams[i]);
 		test_bucket(&fams[i], ENFORCE);
 		test_bucket(&fams[i], MONITOR);
+		test_prefix_bucket(&fams[i]);
+		test_penalty(&fams[i]);
 	}
+	test_flood();
 	env_close();
 	printf("# %d checks passed, %d failed\n", check_passed, check_failed);
 	return CHECK_DONE();

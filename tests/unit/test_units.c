@@ -535,6 +535,8 @@ static void reason__names_match_the_abi(const char *c)
 		{ MXG_R_ADMIT, "admit" },
 		{ MXG_R_LIMIT, "limit" },
 		{ MXG_R_LIMIT_WOULD, "limit_would" },
+		{ MXG_R_PLIMIT, "prefix_limit" },
+		{ MXG_R_PLIMIT_WOULD, "prefix_limit_would" },
 	};
 	unsigned i;
 
