@@ -279,7 +279,12 @@ int mxg_maps_open_rw(struct mxg_maps *m)
 
 int mxg_lock(struct mxg_maps *m, int wait_s)
 {
+	const char *env = getenv("MXGUARD_LOCK_TIMEOUT");
 	int fd, i;
+
+	/* Scripts and tests may wait less (or more) than the default. */
+	if (env && *env)
+		wait_s = atoi(env) < 0 ? 0 : atoi(env);
 
 	fd = open(mxg_pin_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
