@@ -9,12 +9,13 @@ PKG_CONFIG ?= pkg-config
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-BUILD := build
+BUILD ?= build
 ARCH  := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 # Everything the build, the tests, the demo and the benchmarks use.
 DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-	pkg-config iproute2 jq gzip libc6-dev kmod procps
+	pkg-config iproute2 jq gzip libc6-dev kmod procps libinih-dev \
+	libclang-rt-14-dev libjson-c-dev util-linux
 
 ifeq ($(V),1)
 Q :=
@@ -28,12 +29,14 @@ LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
-	-I$(BUILD) -I$(BUILD)/bpf -Ibpf -Iuser -Itests/lib $(LIBBPF_CFLAGS)
+	-I$(BUILD) -I$(BUILD)/bpf -Ibpf -Iuser -Itests/lib $(LIBBPF_CFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDSAN := -fsanitize=address,undefined
 endif
-LDLIBS  := $(LIBBPF_LIBS) -lelf -lz
+LDLIBS  := $(LIBBPF_LIBS) -lelf -lz $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih) \
+	$(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux -Ibpf -MMD -MP
@@ -57,7 +60,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(filter-out %.bpf.c,$(wildca
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test demo bench vmlinux install clean check-deps
+.PHONY: all deps test demo bench vmlinux install clean check-deps fuzz fuzz-build
 
 all: $(BUILD)/mxguard $(TOOL_BINS)
 
@@ -105,10 +108,40 @@ $(BUILD)/tests/bpf/%: $(BUILD)/tests/bpf/%.o $(LIB_OBJS) $(TLIB_OBJS)
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIB_OBJS)
 	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) -lpthread
 
+# ---- fuzzing -------------------------------------------------------------
+# libFuzzer targets over the pure parsers of user/, built with clang and the
+# sanitizers into $(BUILD)/fuzz/, apart from the normal objects. `make fuzz`
+# runs each for FUZZ_SECONDS; crashes are kept in $(BUILD)/fuzz/crashes/.
+FUZZ_SECONDS  ?= 60
+FUZZ_DIR      := $(BUILD)/fuzz
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) \
+	-fsanitize=fuzzer-no-link -MMD -MP -Ibpf -Iuser
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/user/%.o,\
+	user/addr.c user/units.c user/listfmt.c user/cfg.c user/config.c)
+FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	@echo "  FUZZLD  $@"
+	$(Q)$(CLANG) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ -lz \
+		$(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)MXG_BUILD=$(BUILD) MXG_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/e2e/test_fuzz_smoke.sh
+
 # ---- tests, demo, bench --------------------------------------------------
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BPFT_BINS)
-	$(Q)tests/run.sh
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS)
+	$(Q)MXG_BUILD=$(BUILD) MXG_BIN=$(abspath $(BUILD))/mxguard \
+		MXG_CONN=$(abspath $(BUILD))/tools/mxg-conn tests/run.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -182,7 +182,9 @@ struct mxg_cfg {
 	union mxg_addr pfx_mask6;/* prefix bucket key mask, IPv6 */
 	__u8 v4_pfx;       /* prefix bucket length, IPv4 (display) */
 	__u8 v6_pfx;       /* prefix bucket length, IPv6 (display) */
-	__u8 pad2[6];
+	__u8 pad2[2];
+	__u32 gen;         /* bumped by every controller change: the service
+			    * snapshots its state when it moves */
 	struct mxg_limit limit[MXG_SVC_MAX];  /* per source */
 	struct mxg_limit plimit[MXG_SVC_MAX]; /* per prefix, all its sources */
 	__u8 port_svc[MXG_NPORTS]; /* TCP dst port (host order) -> enum mxg_svc */

@@ -19,7 +19,8 @@ struct mxg_cmd {
 
 extern const struct mxg_cmd mxg_cmd_attach, mxg_cmd_detach, mxg_cmd_status,
 	mxg_cmd_limit, mxg_cmd_mode, mxg_cmd_allow, mxg_cmd_block,
-	mxg_cmd_stats, mxg_cmd_top, mxg_cmd_check;
+	mxg_cmd_stats, mxg_cmd_top, mxg_cmd_check, mxg_cmd_config,
+	mxg_cmd_dump, mxg_cmd_events, mxg_cmd_run;
 
 /* Print the command's synopsis and help to stdout. */
 void mxg_cmd_help(const struct mxg_cmd *c);
@@ -48,6 +49,12 @@ struct mxg_subcmd {
 /* Run argv[1] of family c from subs; sets mxg_cmd to "family sub". */
 int mxg_dispatch(const struct mxg_cmd *c, int argc, char **argv,
 		 const struct mxg_subcmd *subs);
+
+struct mxg_config;
+/* Attach to one interface (cmd_attach.c): loads the program on first use,
+ * applies conf (may be NULL); want is "auto", "native" or "generic". */
+int mxg_attach_iface(const char *ifname, const char *want,
+		     const struct mxg_config *conf, int quiet);
 
 /* List subcommands living in cmd_load.c. */
 int mxg_allow_load(int argc, char **argv);

@@ -18,6 +18,7 @@
 #include "maps.h"
 #include "out.h"
 #include "units.h"
+#include "config.h"
 
 static const char *xdp_mode_name(__u8 mode)
 {
@@ -151,33 +152,36 @@ static int xdp_create(int prog_fd, int ifindex, __u32 flags)
 	return fd < 0 ? -errno : fd;
 }
 
-static int do_attach(int argc, char **argv)
+/* Apply a config file's mode, limits, ports and prefixes to the slot. */
+static int apply_config(const struct mxg_config *conf)
 {
-	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *ifname, *want = "auto";
+	struct mxg_maps m;
+	struct mxg_cfg *c;
+	int err;
+
+	err = mxg_maps_open(&m);
+	if (err)
+		return err;
+	c = mxg_cfg_load(&m);
+	if (!c) {
+		mxg_maps_close(&m);
+		return -EIO;
+	}
+	mxg_config_apply(conf, c);
+	err = mxg_cfg_store(&m, c);
+	free(c);
+	mxg_maps_close(&m);
+	return err;
+}
+
+int mxg_attach_iface(const char *ifname, const char *want,
+		     const struct mxg_config *conf, int quiet)
+{
 	char path[PATH_MAX];
-	int prog_fd = -1, link_fd = -1, err, opt, ifindex;
+	int prog_fd = -1, link_fd = -1, err, ifindex, lock_fd;
 	__u32 lif, lid, pid;
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 
-	while ((opt = mxg_getopt(&mxg_cmd_attach, argc, argv, "m:h", opts)) != -1) {
-		switch (opt) {
-		case 'm': want = optarg; break;
-		case 'h': mxg_cmd_help(&mxg_cmd_attach); return 0;
-		default: return -EINVAL;
-		}
-	}
-	err = mxg_want_args(&mxg_cmd_attach, argc, argv, 1, "interface name");
-	if (err)
-		return err;
-	ifname = argv[optind];
-	if (strcmp(want, "auto") && strcmp(want, "native") && strcmp(want, "generic"))
-		return mxg_usage(&mxg_cmd_attach, "invalid --mode '%s': use auto, native or generic",
-				 want);
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
 		mxg_err("no interface '%s'", ifname);
@@ -189,20 +193,25 @@ static int do_attach(int argc, char **argv)
 	err = mxg_pins_prepare(1);
 	if (err)
 		return err;
-	err = mxg_lock(NULL, 30);
-	if (err < 0)
-		return err;
-	/* The lock fd stays open until exit. */
+	lock_fd = mxg_lock(NULL, 30);
+	if (lock_fd < 0)
+		return lock_fd;
 
 	link_pin_path(path, ifname);
 	link_fd = bpf_obj_get(path);
 	if (link_fd >= 0) {
 		if (!link_ifindex(link_fd, &lif, &lid, &pid) && (int)lif == ifindex) {
-			bpf_xdp_query(ifindex, 0, &q);
-			printf("already attached to %s (%s mode, link %u)\n", ifname,
-			       xdp_mode_name(q.attach_mode), lid);
 			close(link_fd);
-			return 0;
+			link_fd = -1;
+			if (conf)
+				err = apply_config(conf);
+			if (!err && !quiet) {
+				bpf_xdp_query(ifindex, 0, &q);
+				printf("already attached to %s (%s mode, link %u)%s\n", ifname,
+				       xdp_mode_name(q.attach_mode), lid,
+				       conf ? "; config applied" : "");
+			}
+			goto out;
 		}
 		/* A pin left from an interface that went away. */
 		mxg_warn("removing stale link pin %s", path);
@@ -212,7 +221,12 @@ static int do_attach(int argc, char **argv)
 
 	err = get_prog(&prog_fd);
 	if (err)
-		return err;
+		goto out;
+	if (conf) {
+		err = apply_config(conf);
+		if (err)
+			goto out;
+	}
 	if (!strcmp(want, "native") || !strcmp(want, "auto")) {
 		link_fd = xdp_create(prog_fd, ifindex, XDP_FLAGS_DRV_MODE);
 		if (link_fd < 0 && !strcmp(want, "auto")) {
@@ -247,20 +261,71 @@ static int do_attach(int argc, char **argv)
 		err = mxg_sys(err);
 		goto out;
 	}
-	bpf_xdp_query(ifindex, 0, &q);
-	link_ifindex(link_fd, &lif, &lid, &pid);
-	printf("attached to %s (%s mode, link %u, program %u)\n", ifname,
-	       xdp_mode_name(q.attach_mode), lid, pid);
+	if (!quiet) {
+		bpf_xdp_query(ifindex, 0, &q);
+		link_ifindex(link_fd, &lif, &lid, &pid);
+		printf("attached to %s (%s mode, link %u, program %u)%s\n", ifname,
+		       xdp_mode_name(q.attach_mode), lid, pid,
+		       conf ? "; config applied" : "");
+	}
 out:
 	if (link_fd >= 0)
 		close(link_fd);
-	close(prog_fd);
+	if (prog_fd >= 0)
+		close(prog_fd);
+	close(lock_fd);
+	return err;
+}
+
+static int do_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *want = NULL, *conf_path = NULL;
+	struct mxg_config conf, *cp = NULL;
+	struct mxg_config_error cerr;
+	int err, opt;
+
+	while ((opt = mxg_getopt(&mxg_cmd_attach, argc, argv, "m:c:h", opts)) != -1) {
+		switch (opt) {
+		case 'm': want = optarg; break;
+		case 'c': conf_path = optarg; break;
+		case 'h': mxg_cmd_help(&mxg_cmd_attach); return 0;
+		default: return -EINVAL;
+		}
+	}
+	err = mxg_want_args(&mxg_cmd_attach, argc, argv, 1, "interface name");
+	if (err)
+		return err;
+	if (want && strcmp(want, "auto") && strcmp(want, "native") && strcmp(want, "generic"))
+		return mxg_usage(&mxg_cmd_attach, "invalid --mode '%s': use auto, native or generic",
+				 want);
+	if (conf_path) {
+		if (mxg_config_load(conf_path, &conf, &cerr)) {
+			if (cerr.line)
+				mxg_err("%s:%u: %s; nothing applied", cerr.file, cerr.line, cerr.msg);
+			else
+				mxg_err("%s: %s", cerr.file, cerr.msg);
+			return -EINVAL;
+		}
+		cp = &conf;
+		/* --mode wins over the file's xdp_mode. */
+		if (!want && conf.xdp_mode_set)
+			want = mxg_xdp_mode_name(conf.xdp_mode);
+	}
+	err = mxg_attach_iface(argv[optind], want ? want : "auto", cp, 0);
+	if (cp)
+		mxg_config_free(cp);
 	return err;
 }
 
 const struct mxg_cmd mxg_cmd_attach = {
 	.name = "attach",
-	.synopsis = "attach IFACE [--mode auto|native|generic]",
+	.synopsis = "attach IFACE [--mode auto|native|generic] [--config FILE]",
 	.summary = "load the filter (once) and attach it to an interface",
 	.help =
 	"Attach the mxguard XDP program to the mail interface IFACE. The first\n"
@@ -272,7 +337,11 @@ const struct mxg_cmd mxg_cmd_attach = {
 	"Options:\n"
 	"  --mode auto     native (driver) XDP, falling back to generic (default)\n"
 	"  --mode native   driver mode only; fails if the driver lacks XDP\n"
-	"  --mode generic  generic (skb) mode: works everywhere, slower\n\n"
+	"  --mode generic  generic (skb) mode: works everywhere, slower\n"
+	"  --config FILE   apply the mode, limits, ports and source prefixes of\n"
+	"                  FILE (see 'mxguard config --help'); checked whole\n"
+	"                  first, nothing is applied from a bad file. Also on an\n"
+	"                  interface that is already attached.\n\n"
 	"The mode obtained is printed. Needs CAP_BPF, CAP_NET_ADMIN and, to mount\n"
 	"bpffs, CAP_SYS_ADMIN: run as root.\n\n"
 	"Examples:\n"

@@ -8,13 +8,11 @@
 #include "cmd.h"
 #include "lists.h"
 #include "listfmt.h"
+#include "feeds.h"
 #include "log.h"
 #include <bpf/bpf.h>
 #include "maps.h"
 #include "units.h"
-
-#define MXG_BLOCK_MIN_V4 8
-#define MXG_BLOCK_MIN_V6 24
 
 /* Read a list file; a bad line is an input error naming file and line. */
 static int read_list(const char *path, struct mxg_list *l)
@@ -32,71 +30,6 @@ static int read_list(const char *path, struct mxg_list *l)
 	else
 		mxg_err("%s: %s", e.file, e.msg);
 	return err == -EINVAL || err == -ENOENT ? -EINVAL : err;
-}
-
-static int valid_feed_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (!n || n >= MXG_FEED_NAME_LEN)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
-		      s[i] == '.'))
-			return 0;
-	return 1;
-}
-
-/* Partner safety and breadth for every entry of a list, before any write:
- * the first violation fails the whole file unless --force. */
-static int check_block_list(const char *path, const struct mxg_list *l,
-			    const struct mxg_allow_entry *allow, size_t nallow,
-			    int force)
-{
-	size_t i, shadowed = 0;
-
-	for (i = 0; i < l->n; i++) {
-		const struct mxg_list_entry *e = &l->v[i];
-		const struct mxg_allow_entry *hit;
-		char cs[MXG_CIDR_STRLEN], as[MXG_CIDR_STRLEN];
-		unsigned min = e->cidr.v4 ? MXG_BLOCK_MIN_V4 : MXG_BLOCK_MIN_V6;
-
-		mxg_cidr_format(&e->cidr, cs, sizeof(cs));
-		if (!force && mxg_cidr_user_plen(&e->cidr) < min) {
-			mxg_err("%s:%u: %s is broader than /%u; nothing from this file was applied (--force to allow)",
-				path, e->line, cs, min);
-			return -EINVAL;
-		}
-		if (mxg_allow_overlap(allow, nallow, &e->cidr, &hit)) {
-			mxg_cidr_format(&hit->cidr, as, sizeof(as));
-			if (!force) {
-				mxg_err("%s:%u: %s overlaps allowlisted %s (%s); nothing from this file was applied (--force to load it, the allowlist still wins)",
-					path, e->line, cs, as,
-					hit->v.comment[0] ? hit->v.comment : "no comment");
-				return -EINVAL;
-			}
-			if (shadowed++ < 5)
-				mxg_warn("%s:%u: %s overlaps allowlisted %s (%s); the allowlist wins there",
-					 path, e->line, cs, as,
-					 hit->v.comment[0] ? hit->v.comment : "no comment");
-		}
-	}
-	if (shadowed > 5)
-		mxg_warn("... %zu entries in all are shadowed by the allowlist", shadowed);
-	return 0;
-}
-
-static int cmp_entry_cidr(const void *a, const void *b)
-{
-	return mxg_cidr_cmp(&((const struct mxg_block_entry *)a)->cidr,
-			    &((const struct mxg_block_entry *)b)->cidr);
-}
-
-static int cmp_list_cidr(const void *a, const void *b)
-{
-	return mxg_cidr_cmp(&((const struct mxg_list_entry *)a)->cidr,
-			    &((const struct mxg_list_entry *)b)->cidr);
 }
 
 struct load_opts {
@@ -130,7 +63,7 @@ static int parse_load_opts(const struct mxg_cmd *c, int argc, char **argv,
 	}
 	if (sync && !o->feed)
 		return mxg_usage(c, "block sync needs --feed NAME");
-	if (o->feed && !valid_feed_name(o->feed))
+	if (o->feed && !mxg_feed_name_valid(o->feed))
 		return mxg_usage(c, "invalid feed name '%s': 1-31 letters, digits, '-', '_' or '.'",
 				 o->feed);
 	if (sync && !strcmp(o->feed, "manual"))
@@ -150,6 +83,7 @@ struct load_ctx {
 	int feed_id;
 	__u32 reason_id;
 	__u64 ttl_s;
+	size_t shadowed;
 };
 
 static void load_end(struct load_ctx *x)
@@ -178,8 +112,8 @@ static int load_begin(const char *path, const struct load_opts *o,
 	err = mxg_allow_all(&x->m, &x->allow, &x->nallow);
 	if (err)
 		goto fail;
-	err = check_block_list(!strcmp(path, "-") ? "<stdin>" : path, &x->l,
-			       x->allow, x->nallow, o->force);
+	err = mxg_list_check(!strcmp(path, "-") ? "<stdin>" : path, &x->l,
+			     x->allow, x->nallow, o->force, &x->shadowed);
 	if (err)
 		goto fail;
 	x->feed_id = mxg_feed_id(&x->m, o->feed ? o->feed : "manual", 1);
@@ -196,69 +130,17 @@ fail:
 	return err;
 }
 
-static void feed_synced(const struct mxg_maps *m, int feed_id)
+/* The common part of load and sync; sync != 0 for sync. */
+static int block_apply(int argc, char **argv, int sync)
 {
-	struct mxg_feed f;
-	__u32 k = feed_id;
-
-	if (!feed_id || bpf_map_lookup_elem(m->feeds, &k, &f))
-		return;
-	f.synced_s = mxg_unix_s();
-	bpf_map_update_elem(m->feeds, &k, &f, BPF_ANY);
-}
-
-/* Entries of the list that are not owned by another feed, as new values. */
-static int build_puts(struct load_ctx *x, const struct mxg_list_entry *e,
-		      size_t n, struct mxg_block_entry *existing, size_t nex,
-		      struct mxg_cidr **oc, struct mxg_block_val **ov,
-		      size_t *on, size_t *others)
-{
-	__u64 now_s = mxg_unix_s(), now_ns = mxg_mono_ns();
-	size_t i, k = 0;
-
-	*oc = malloc((n ? n : 1) * sizeof(**oc));
-	*ov = malloc((n ? n : 1) * sizeof(**ov));
-	if (!*oc || !*ov)
-		return -ENOMEM;
-	*others = 0;
-	for (i = 0; i < n; i++) {
-		struct mxg_block_entry key = { .cidr = e[i].cidr }, *old;
-		struct mxg_block_val *v = &(*ov)[k];
-
-		old = nex ? bsearch(&key, existing, nex, sizeof(*existing),
-				    cmp_entry_cidr) : NULL;
-		if (old && old->v.feed_id != (__u32)x->feed_id) {
-			(*others)++;
-			continue;
-		}
-		memset(v, 0, sizeof(*v));
-		if (old) {
-			v->hits = old->v.hits;
-			v->last_hit_ns = old->v.last_hit_ns;
-		}
-		v->added_s = old ? old->v.added_s : now_s;
-		v->feed_id = x->feed_id;
-		v->reason_id = x->reason_id;
-		if (x->ttl_s)
-			v->expires_ns = now_ns + x->ttl_s * 1000000000ull;
-		(*oc)[k++] = e[i].cidr;
-	}
-	*on = k;
-	return 0;
-}
-
-int mxg_block_load(int argc, char **argv)
-{
-	struct mxg_block_entry *ex = NULL;
-	struct mxg_block_val *vals = NULL;
-	struct mxg_cidr *cidrs = NULL;
-	size_t nex = 0, nput = 0, others = 0;
+	struct mxg_apply_result r;
+	struct mxg_apply a;
 	struct load_opts o;
 	struct load_ctx x;
 	char cnt[16];
 	int err;
 
-	err = parse_load_opts(&mxg_cmd_block, argc, argv, &o, 0);
+	err = parse_load_opts(&mxg_cmd_block, argc, argv, &o, sync);
 	if (err || o.help) {
 		if (o.help)
 			mxg_cmd_help(&mxg_cmd_block);
@@ -267,113 +149,36 @@ int mxg_block_load(int argc, char **argv)
 	err = load_begin(argv[optind], &o, &x);
 	if (err)
 		return err;
-	err = mxg_block_collect(&x.m, -1, &ex, &nex);
+	a.feed_id = x.feed_id;
+	a.reason_id = x.reason_id;
+	a.ttl_s = x.ttl_s;
+	err = sync ? mxg_feed_sync(&x.m, &x.l, &a, &r) : mxg_feed_load(&x.m, &x.l, &a, &r);
 	if (err)
 		goto out;
-	if (nex)
-		qsort(ex, nex, sizeof(*ex), cmp_entry_cidr);
-	err = build_puts(&x, x.l.v, x.l.n, ex, nex, &cidrs, &vals, &nput, &others);
-	if (err)
-		goto out;
-	err = mxg_block_put_many(&x.m, cidrs, vals, nput);
-	if (err)
-		goto out;
-	feed_synced(&x.m, x.feed_id);
-	mxg_format_count(nput, cnt, sizeof(cnt));
-	printf("loaded %s entries into feed %s%s", cnt, o.feed ? o.feed : "manual",
-	       x.l.gzip ? " (gzip)" : "");
-	if (others)
-		printf("; %zu already blocked by other feeds, left alone", others);
+	if (sync) {
+		printf("synced feed %s: %zu entries; %zu added, %zu removed, %zu unchanged",
+		       o.feed, r.same + r.added, r.added, r.removed, r.same);
+	} else {
+		mxg_format_count(r.added, cnt, sizeof(cnt));
+		printf("loaded %s entries into feed %s%s", cnt,
+		       o.feed ? o.feed : "manual", x.l.gzip ? " (gzip)" : "");
+	}
+	if (r.others)
+		printf("; %zu already blocked by other feeds, left alone", r.others);
 	printf("\n");
 out:
-	free(ex);
-	free(cidrs);
-	free(vals);
 	load_end(&x);
 	return err;
 }
 
+int mxg_block_load(int argc, char **argv)
+{
+	return block_apply(argc, argv, 0);
+}
+
 int mxg_block_sync(int argc, char **argv)
 {
-	struct mxg_block_entry *ex = NULL, *mine = NULL;
-	struct mxg_block_val *vals = NULL;
-	struct mxg_cidr *cidrs = NULL, *gone = NULL;
-	struct mxg_list_entry *fresh = NULL;
-	size_t nex = 0, nmine = 0, nfresh = 0, nput = 0, ngone = 0, others = 0;
-	size_t i, j, same = 0;
-	struct load_opts o;
-	struct load_ctx x;
-	int err;
-
-	err = parse_load_opts(&mxg_cmd_block, argc, argv, &o, 1);
-	if (err || o.help) {
-		if (o.help)
-			mxg_cmd_help(&mxg_cmd_block);
-		return err;
-	}
-	err = load_begin(argv[optind], &o, &x);
-	if (err)
-		return err;
-	err = mxg_block_collect(&x.m, -1, &ex, &nex);
-	if (err)
-		goto out;
-	if (nex)
-		qsort(ex, nex, sizeof(*ex), cmp_entry_cidr);
-	/* This feed's current entries (sorted, as ex is). */
-	mine = malloc((nex ? nex : 1) * sizeof(*mine));
-	fresh = malloc((x.l.n ? x.l.n : 1) * sizeof(*fresh));
-	gone = malloc((nex ? nex : 1) * sizeof(*gone));
-	if (!mine || !fresh || !gone) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < nex; i++)
-		if (ex[i].v.feed_id == (__u32)x.feed_id)
-			mine[nmine++] = ex[i];
-	memcpy(fresh, x.l.v, x.l.n * sizeof(*fresh));
-	if (x.l.n)
-		qsort(fresh, x.l.n, sizeof(*fresh), cmp_list_cidr);
-	/* Merge: new in the file -> add; in the feed, not in the file -> go;
-	 * in both -> untouched, so it is never missing from the kernel. */
-	for (i = 0, j = 0; i < x.l.n || j < nmine;) {
-		int c = i >= x.l.n ? 1 : j >= nmine ? -1 :
-			mxg_cidr_cmp(&fresh[i].cidr, &mine[j].cidr);
-
-		if (c < 0) {
-			fresh[nfresh++] = fresh[i++];
-		} else if (c > 0) {
-			gone[ngone++] = mine[j++].cidr;
-		} else {
-			same++;
-			i++;
-			j++;
-		}
-	}
-	err = build_puts(&x, fresh, nfresh, ex, nex, &cidrs, &vals, &nput, &others);
-	if (err)
-		goto out;
-	/* Add first, then remove: at no moment is a common entry missing. */
-	err = mxg_block_put_many(&x.m, cidrs, vals, nput);
-	if (err)
-		goto out;
-	err = mxg_block_del_many(&x.m, gone, ngone);
-	if (err)
-		goto out;
-	feed_synced(&x.m, x.feed_id);
-	printf("synced feed %s: %zu entries; %zu added, %zu removed, %zu unchanged",
-	       o.feed, same + nput, nput, ngone, same);
-	if (others)
-		printf(", %zu left to the other feeds that already block them", others);
-	printf("\n");
-out:
-	free(ex);
-	free(mine);
-	free(fresh);
-	free(gone);
-	free(cidrs);
-	free(vals);
-	load_end(&x);
-	return err;
+	return block_apply(argc, argv, 1);
 }
 
 int mxg_block_gc(int argc, char **argv)

@@ -13,7 +13,8 @@
 static const struct mxg_cmd *const commands[] = {
 	&mxg_cmd_attach, &mxg_cmd_detach, &mxg_cmd_status, &mxg_cmd_mode,
 	&mxg_cmd_limit, &mxg_cmd_allow, &mxg_cmd_block, &mxg_cmd_stats,
-	&mxg_cmd_top, &mxg_cmd_check,
+	&mxg_cmd_top, &mxg_cmd_check, &mxg_cmd_config, &mxg_cmd_dump,
+	&mxg_cmd_events, &mxg_cmd_run,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -115,7 +116,9 @@ static void usage(FILE *f)
 		"  -h, --help      this text\n"
 		"  -V, --version   print the version\n\n"
 		"Environment:\n"
-		"  MXGUARD_PIN_DIR  where maps and links are pinned (default /sys/fs/bpf/mxguard)\n\n"
+		"  MXGUARD_PIN_DIR       where maps and links are pinned (default /sys/fs/bpf/mxguard)\n"
+		"  MXGUARD_LOCK_TIMEOUT  seconds a command that changes state waits for another\n"
+		"                        mxguard holding the lock on the pin directory (default 30)\n\n"
 		"Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input\n"
 		"(including commands run before 'mxguard attach').\n");
 }

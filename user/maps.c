@@ -153,9 +153,25 @@ static void maps_reset(struct mxg_maps *m)
 	m->lock_fd = -1;
 }
 
+/* A command that held the write lock changed something (or may have):
+ * move the generation, which the service watches to snapshot its state. */
+void mxg_maps_touch(struct mxg_maps *m)
+{
+	struct mxg_cfg *c = mxg_cfg_load(m);
+
+	if (!c)
+		return;
+	c->gen++;
+	mxg_cfg_store(m, c);
+	free(c);
+}
+
 void mxg_maps_close(struct mxg_maps *m)
 {
 	size_t i;
+
+	if (m->lock_fd >= 0 && m->cfg >= 0)
+		mxg_maps_touch(m);
 
 	for (i = 0; i < mxg_nmaps; i++) {
 		int *fd = fd_slot(m, &mxg_map_descs[i]);

@@ -52,6 +52,10 @@ int mxg_maps_open(struct mxg_maps *m);
 int mxg_maps_open_raw(struct mxg_maps *m);
 void mxg_maps_close(struct mxg_maps *m);
 
+/* Move the generation in the config slot: the service snapshots its state
+ * when it moves. mxg_maps_close() does it for maps opened with _rw. */
+void mxg_maps_touch(struct mxg_maps *m);
+
 /* Check CAP_BPF and open the maps; _rw also takes the lock (30 s). */
 int mxg_maps_open_ro(struct mxg_maps *m);
 int mxg_maps_open_rw(struct mxg_maps *m);
