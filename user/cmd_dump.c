@@ -709,7 +709,7 @@ static int dump_lists(struct dump *d)
 	return 0;
 }
 
-/* ---- sources --------------------------------------------------------- */
+/* ---- network buckets and sources ------------------------------------------ */
 
 /* The JSON string of a time, or null: times and names need no escaping. */
 static void put_jtime(struct line *l, struct tcache *c, __u64 unix_s)
@@ -725,9 +725,9 @@ static void put_jtime(struct line *l, struct tcache *c, __u64 unix_s)
 
 /* The hot loop: one record per source and service, formatted in a buffer
  * (addresses, service names and times never need JSON escaping). */
-static void source(struct dump *d, const struct mxg_src_key *k,
-		   const struct mxg_src_val *v)
+static void source(struct dump *d, const struct mxg_src_key *k, const void *val)
 {
+	const struct mxg_src_val *v = val;
 	const struct mxg_limit *l = &d->cfg->limit[k->svc < MXG_SVC_MAX ? k->svc : 0];
 	__u32 tokens = mxg_bucket_tokens(v->tat_ns, d->now_ns, l->interval_ns, l->burst);
 	int limited = (v->flags & MXG_SRCF_LIMITED) && !mxg_bucket_full(v->tat_ns, d->now_ns);
@@ -779,9 +779,9 @@ static void source(struct dump *d, const struct mxg_src_key *k,
 
 /* A network bucket record: all sources of one IPv4 /24 or IPv6 /48 (by
  * default) on one service. */
-static void network(struct dump *d, const struct mxg_src_key *k,
-		    const struct mxg_pfx_val *v)
+static void network(struct dump *d, const struct mxg_src_key *k, const void *val)
 {
+	const struct mxg_pfx_val *v = val;
 	const struct mxg_limit *l = &d->cfg->plimit[k->svc < MXG_SVC_MAX ? k->svc : 0];
 	__u32 tokens = mxg_bucket_tokens(v->tat_ns, d->now_ns, l->interval_ns, l->burst);
 	struct mxg_cidr c = { .addr = k->addr };
@@ -810,16 +810,6 @@ static void network(struct dump *d, const struct mxg_src_key *k,
 	mxg_json_u64(&d->j, "drops", v->drops);
 	mxg_json_u64(&d->j, "tokens", tokens);
 	mxg_json_obj_end(&d->j);
-}
-
-static void source_cb(struct dump *d, const struct mxg_src_key *k, const void *v)
-{
-	source(d, k, v);
-}
-
-static void network_cb(struct dump *d, const struct mxg_src_key *k, const void *v)
-{
-	network(d, k, v);
 }
 
 /* An LRU table keyed by mxg_src_key, in batches, each written before the
@@ -872,7 +862,7 @@ static int dump_tables(struct dump *d)
 	if (!d->csv)
 		mxg_json_arr(&d->j, "networks");
 	err = dump_table(d, d->m->pfx, sizeof(struct mxg_pfx_val), "network",
-			 network_cb);
+			 network);
 	if (err)
 		return err;
 	if (!d->csv) {
@@ -880,7 +870,7 @@ static int dump_tables(struct dump *d)
 		mxg_json_arr(&d->j, "sources");
 	}
 	err = dump_table(d, d->m->src, sizeof(struct mxg_src_val), "source",
-			 source_cb);
+			 source);
 	if (err)
 		return err;
 	if (!d->csv)
@@ -935,10 +925,12 @@ static int do_dump(int argc, char **argv)
 		path = NULL;
 	if (path && has_suffix(path, ".gz"))
 		gzip = 1;
-	if (path && (has_suffix(path, "/") || (!stat(path, &st) && S_ISDIR(st.st_mode))))
+	if (path && (has_suffix(path, "/") ||
+		     (!stat(path, &st) && S_ISDIR(st.st_mode))))
 		return mxg_usage(&mxg_cmd_dump, "-o '%s' is a directory; name a file", path);
 	if (gzip && !path && isatty(STDOUT_FILENO))
-		return mxg_usage(&mxg_cmd_dump, "refusing to write gzip data to a terminal; use -o FILE or a pipe");
+		return mxg_usage(&mxg_cmd_dump,
+				 "refusing to write gzip data to a terminal; use -o FILE or a pipe");
 	err = mxg_maps_open_ro(&m);
 	if (err)
 		return err;
