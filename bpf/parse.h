@@ -50,8 +50,10 @@ struct mxg_pkt {
 	__u8 v6;
 };
 
+/* l4_len: the bytes the IP header says follow it, from tot_len or
+ * payload_len; the TCP header must fit in those as well as in the frame. */
 static __always_inline int mxg_parse_tcp(void *cur, void *end,
-					 struct mxg_pkt *p)
+					 struct mxg_pkt *p, __u32 l4_len)
 {
 	struct tcphdr *th = cur;
 	__u32 doff;
@@ -59,7 +61,7 @@ static __always_inline int mxg_parse_tcp(void *cur, void *end,
 	if ((void *)(th + 1) > end)
 		return MXG_R_UNPARSED;
 	doff = th->doff * 4;
-	if (doff < sizeof(*th) || cur + doff > end)
+	if (doff < sizeof(*th) || doff > l4_len || cur + doff > end)
 		return MXG_R_UNPARSED;
 	p->dport = bpf_ntohs(th->dest);
 	p->tcp_flags = ((__u8 *)th)[13];
@@ -92,13 +94,15 @@ static __always_inline int mxg_parse_ip4(void *cur, void *end,
 	p->src.w[2] = bpf_htonl(0xffff);
 	p->src.w[3] = ip->saddr;
 	p->v6 = 0;
-	return mxg_parse_tcp(cur + ihl, end, p);
+	return mxg_parse_tcp(cur + ihl, end, p, tot - ihl);
 }
 
 static __always_inline int mxg_parse_ip6(void *cur, void *end,
 					 struct mxg_pkt *p)
 {
 	struct ipv6hdr *ip6 = cur;
+	void *pend;
+	__u32 plen;
 	__u8 nh;
 	int i;
 
@@ -108,12 +112,19 @@ static __always_inline int mxg_parse_ip6(void *cur, void *end,
 		return MXG_R_UNPARSED;
 	nh = ip6->nexthdr;
 	cur = ip6 + 1;
+	/* payload_len 0 is a jumbogram (hop-by-hop option): not mail. */
+	plen = bpf_ntohs(ip6->payload_len);
+	if (!plen || cur + plen > end)
+		return MXG_R_UNPARSED;
+	pend = cur + plen;
 	/* One round per extension header, one more for the TCP header. */
 	for (i = 0; i <= MXG_MAX_EXTHDR; i++) {
 		if (nh == MXG_IPPROTO_TCP) {
 			__builtin_memcpy(&p->src, &ip6->saddr, sizeof(p->src));
 			p->v6 = 1;
-			return mxg_parse_tcp(cur, end, p);
+			if (cur > pend)
+				return MXG_R_UNPARSED;
+			return mxg_parse_tcp(cur, end, p, pend - cur);
 		}
 		if (nh == MXG_IPPROTO_HOPOPTS || nh == MXG_IPPROTO_ROUTING ||
 		    nh == MXG_IPPROTO_DSTOPTS || nh == MXG_IPPROTO_AH) {

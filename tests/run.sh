@@ -32,7 +32,7 @@ run_one() {
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 }
 
-for t in build/tests/unit/test_* build/tests/bpf/test_* tests/e2e/test_*.sh; do
+for t in "${MXG_BUILD:-build}"/tests/unit/test_* "${MXG_BUILD:-build}"/tests/bpf/test_* tests/e2e/test_*.sh; do
 	[ -x "$t" ] || continue
 	case "$t" in *.d|*.o) continue ;; esac
 	[ -n "$filter" ] && [[ "$t" != *"$filter"* ]] && continue
