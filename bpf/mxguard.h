@@ -146,6 +146,13 @@ struct mxg_src_val {
 
 #define MXG_SRCF_LIMITED 0x1 /* over its limit now; event already sent */
 
+/* Value of mxg_pen: a source over its limit, remembered outside the LRU. */
+struct mxg_pen_val {
+	__u64 tat_ns;     /* its bucket (GCRA state) */
+	__u64 since_ns;   /* CLOCK_MONOTONIC ns the episode began: a new value
+			   * here is a new episode, even between two reads */
+};
+
 /* Aggregate record of a network prefix (IPv4 /24, IPv6 /48 by default) and
  * service, key struct mxg_src_key with the address masked to the prefix. */
 struct mxg_pfx_val {
@@ -226,7 +233,223 @@ _Static_assert(sizeof(struct mxg_src_val) == 40, "mxg_src_val layout");
 _Static_assert(sizeof(struct mxg_limit) == 24, "mxg_limit layout");
 _Static_assert(sizeof(struct mxg_event) == 48, "mxg_event layout");
 _Static_assert(sizeof(struct mxg_pfx_val) == 16, "mxg_pfx_val layout");
+_Static_assert(sizeof(struct mxg_pen_val) == 16, "mxg_pen_val layout");
 _Static_assert(sizeof(struct mxg_cfg) ==
 	       96 + 2 * 24 * MXG_SVC_MAX + MXG_NPORTS, "mxg_cfg layout");
+
+/* ---- outbound (egress and local submission) ---- */
+
+/* The server's own mail going out: a TC egress program counts new outbound
+ * SMTP connections (and can cap them), cgroup connect programs count and
+ * limit local submitters per uid and per cgroup. Their maps are pinned apart
+ * (mxo_*) and carry their own ABI stamp: nothing above changes with them. */
+#define MXO_ABI_VERSION 1
+#define MXO_CFG_MAGIC 0x6d786f21u /* "mxo!" */
+
+/* Watched destination ports, remote (egress) and local (connect). */
+enum mxo_port {
+	MXO_PORT_SMTP = 0,    /* 25 */
+	MXO_PORT_SUBMISSIONS, /* 465 */
+	MXO_PORT_SUBMISSION,  /* 587 */
+	MXO_PORT_MAX
+};
+
+/* Egress verdict of a new outbound SMTP connection (SYN without ACK). */
+enum mxo_verdict {
+	MXO_V_PASS = 0, /* counted, passed */
+	MXO_V_ALLOW,    /* destination allowlisted: counted, never capped */
+	MXO_V_CAP,      /* over the cap: dropped */
+	MXO_V_MAX
+};
+
+/* Verdict of a local connect() to a watched port. */
+enum mxo_lverdict {
+	MXO_LV_PASS = 0,  /* within the limits: allowed */
+	MXO_LV_TRUSTED,   /* uid or cgroup (or an ancestor) trusted: allowed */
+	MXO_LV_LIMIT_UID, /* the uid's bucket is empty: refused (EPERM) */
+	MXO_LV_LIMIT_CG,  /* the cgroup's bucket is empty: refused (EPERM) */
+	MXO_LV_MAX
+};
+
+enum mxo_misc_counter {
+	MXO_C_WARN_OVER = 0, /* SYNs seen while the total is over the warn rate */
+	MXO_C_EVENTS_LOST,   /* ring buffer full: event not delivered */
+	MXO_C_REC_FAIL,      /* a record could not be created (counted, passed) */
+	MXO_C_MISC_MAX
+};
+
+/* Index into mxo_stats (per-CPU __u64). */
+#define MXO_EG_IDX(port, v) ((port) * MXO_V_MAX + (v))
+#define MXO_LO_IDX(port, v) (MXO_PORT_MAX * MXO_V_MAX + (port) * MXO_LV_MAX + (v))
+#define MXO_MISC_IDX(c) (MXO_PORT_MAX * (MXO_V_MAX + MXO_LV_MAX) + (c))
+#define MXO_NCOUNTERS MXO_MISC_IDX(MXO_C_MISC_MAX)
+
+/* Rates people read come from a sliding minute: the count of the current
+ * minute plus the share of the previous one that still lies within the last
+ * 60 s. Minutes are CLOCK_MONOTONIC ns / MXO_WIN_NS. */
+#define MXO_WIN_NS 60000000000ull
+
+struct mxo_win {
+	__u64 idx;  /* minute the counts belong to */
+	__u32 cur;  /* events in minute idx */
+	__u32 prev; /* events in minute idx - 1 */
+};
+
+/* Estimated events in the 60 s before `now` (per minute). */
+static inline __u32 mxo_win_per_min(const struct mxo_win *w, __u64 now)
+{
+	__u64 idx = now / MXO_WIN_NS;
+	__u64 left_ms = (MXO_WIN_NS - now % MXO_WIN_NS) / 1000000;
+
+	if (w->idx == idx)
+		return w->cur + (__u32)((__u64)w->prev * left_ms / 60000);
+	if (w->idx + 1 == idx)
+		return (__u32)((__u64)w->cur * left_ms / 60000);
+	return 0;
+}
+
+/* Count one event at `now`. Racy across CPUs by design: a display rate,
+ * not a limit (limits are token buckets, bucket.h). */
+static inline void mxo_win_add(struct mxo_win *w, __u64 now)
+{
+	__u64 idx = now / MXO_WIN_NS;
+
+	if (w->idx != idx) {
+		w->prev = w->idx + 1 == idx ? w->cur : 0;
+		w->cur = 0;
+		w->idx = idx;
+	}
+	__sync_fetch_and_add(&w->cur, 1);
+}
+
+/* Value of mxo_dst (key: destination masked to the configured prefix,
+ * IPv4 /24 and IPv6 /48 by default) and mxo_src (key: local source address).
+ * Program writes, controller reads. */
+struct mxo_rec {
+	__u64 first_ns;     /* CLOCK_MONOTONIC ns of the first SYN */
+	__u64 last_ns;      /* ... and of the latest */
+	__u64 syns;         /* new outbound connections (a retransmitted SYN
+			     * counts again) */
+	__u64 drops;        /* of those, dropped by the cap */
+	struct mxo_win win;
+};
+
+#define MXO_TF_WARN 0x1 /* total over the warn rate; event sent */
+#define MXO_TF_CAP  0x2 /* total over the cap; event sent */
+
+/* The one slot of mxo_total: host-wide outbound state. Program writes,
+ * controller reads (and clears the buckets when thresholds change). */
+struct mxo_total {
+	__u64 warn_tat;      /* GCRA state of the warn bucket */
+	__u64 cap_tat;       /* GCRA state of the cap bucket (allowlisted
+			      * destinations do not take from it) */
+	__u64 warn_since_ns; /* start of the latest warn episode, 0 = never */
+	__u64 cap_since_ns;  /* start of the latest cap episode, 0 = never */
+	__u64 syns;          /* every new outbound SMTP connection */
+	struct mxo_win win;
+	__u32 warn_episodes;
+	__u32 cap_episodes;
+	__u32 flags;         /* MXO_TF_* */
+	__u32 pad;
+};
+
+enum mxo_lkind {
+	MXO_LK_UID = 1,
+	MXO_LK_CGROUP = 2,
+};
+
+/* Key of mxo_local and mxo_trust. */
+struct mxo_lkey {
+	__u64 id;   /* uid, or cgroup v2 id (the inode number of its directory) */
+	__u32 kind; /* enum mxo_lkind */
+	__u32 pad;
+};
+
+#define MXO_LF_LIMITED 0x1 /* its own bucket ran dry; event sent */
+#define MXO_COMM_LEN 16
+
+/* Value of mxo_local: one uid's or one cgroup's local connects to the
+ * watched ports. Program writes, controller reads. */
+struct mxo_lrec {
+	__u64 tat_ns;       /* GCRA state of its bucket */
+	__u64 first_ns;     /* CLOCK_MONOTONIC ns of the first connect */
+	__u64 last_ns;      /* ... and of the latest */
+	__u64 conns;        /* connects seen */
+	__u64 refused;      /* of those refused (by either limit) */
+	struct mxo_win win;
+	__u64 last_cgid;    /* the latest caller's cgroup id */
+	__u32 last_uid;     /* the latest caller's uid */
+	__u32 flags;        /* MXO_LF_* */
+	char comm[MXO_COMM_LEN]; /* the latest caller's command name */
+};
+
+/* Value of mxo_trust (hash: mxo_lkey -> this); controller writes. */
+struct mxo_trust {
+	__u64 added_s;     /* wall clock */
+	char comment[MXG_COMMENT_LEN];
+};
+
+/* The one slot of mxo_cfg. An mxg_limit with interval_ns 0 is off. */
+struct mxo_cfg {
+	__u32 magic;       /* MXO_CFG_MAGIC once the controller initialised it */
+	__u32 abi;         /* MXO_ABI_VERSION of the writer */
+	struct mxg_limit warn;      /* total outbound: above it, warn */
+	struct mxg_limit cap;       /* total outbound: above it, drop */
+	struct mxg_limit uid_limit; /* local connects per uid */
+	struct mxg_limit cg_limit;  /* local connects per cgroup */
+	union mxg_addr dst_mask4;   /* mxo_dst key mask, IPv4-mapped */
+	union mxg_addr dst_mask6;   /* mxo_dst key mask, IPv6 */
+	__u8 dst_plen4;    /* its length, IPv4 (display) */
+	__u8 dst_plen6;    /* its length, IPv6 (display) */
+	__u8 pad[6];
+	__u64 changed_s;   /* wall clock of the last change */
+};
+
+enum mxo_ev_type {
+	MXO_EV_WARN_START = 1, /* outbound total first exceeds the warn rate */
+	MXO_EV_WARN_END,       /* ... and is back under it */
+	MXO_EV_CAP_START,      /* first outbound SYN dropped by the cap */
+	MXO_EV_CAP_END,
+	MXO_EV_LOCAL_START,    /* a uid or cgroup first refused by its limit */
+	MXO_EV_LOCAL_END,
+};
+
+/* Ring buffer record (mxo_events). */
+struct mxo_event {
+	__u64 ts_ns;        /* CLOCK_MONOTONIC ns */
+	__u64 id;           /* local: uid or cgroup id; outbound: 0 */
+	union mxg_addr src; /* outbound: local source address; local: zero */
+	union mxg_addr dst; /* destination of the connection that crossed */
+	__u32 type;         /* enum mxo_ev_type */
+	__u32 kind;         /* local: enum mxo_lkind; outbound: 0 */
+	__u16 dport;        /* host order */
+	__u16 pad;
+	__u32 per_min;      /* outbound: total per minute; local: the record's */
+};
+
+/* A threshold set as N/min gets a burst of MXO_BURST_S seconds of its rate,
+ * so a sustained excess is noticed within about that time. */
+#define MXO_BURST_S 10
+#define MXO_DEFAULT_WARN_PER_MIN 300
+#define MXO_DEFAULT_DST_PLEN4 24
+#define MXO_DEFAULT_DST_PLEN6 48
+/* Ancestors of the caller's cgroup checked against the trust map. */
+#define MXO_CG_MAX_DEPTH 16
+
+#define MXO_ALLOW_MAX  4096
+#define MXO_DST_MAX    (1 << 16)
+#define MXO_SRC_MAX    4096
+#define MXO_LOCAL_MAX  (1 << 14)
+#define MXO_TRUST_MAX  4096
+#define MXO_EVENTS_BYTES (1 << 18)
+
+_Static_assert(sizeof(struct mxo_win) == 16, "mxo_win layout");
+_Static_assert(sizeof(struct mxo_rec) == 48, "mxo_rec layout");
+_Static_assert(sizeof(struct mxo_total) == 72, "mxo_total layout");
+_Static_assert(sizeof(struct mxo_lkey) == 16, "mxo_lkey layout");
+_Static_assert(sizeof(struct mxo_lrec) == 88, "mxo_lrec layout");
+_Static_assert(sizeof(struct mxo_trust) == 72, "mxo_trust layout");
+_Static_assert(sizeof(struct mxo_cfg) == 152, "mxo_cfg layout");
+_Static_assert(sizeof(struct mxo_event) == 64, "mxo_event layout");
 
 #endif /* MXGUARD_H */
