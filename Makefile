@@ -13,9 +13,12 @@ BUILD ?= build
 ARCH  := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 # Everything the build, the tests, the demo and the benchmarks use.
+# crowdsec: its postinst registers with CrowdSec's Central API unless an
+# opt-out file exists (the package's README.Debian); deps writes that file,
+# since these machines have no Internet access.
 DEB_PACKAGES := make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	pkg-config iproute2 jq gzip libc6-dev kmod procps libinih-dev \
-	libclang-rt-14-dev libjson-c-dev util-linux
+	libclang-rt-14-dev libjson-c-dev util-linux libcurl4-openssl-dev nftables fail2ban crowdsec
 
 ifeq ($(V),1)
 Q :=
@@ -36,7 +39,8 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDSAN := -fsanitize=address,undefined
 endif
 LDLIBS  := $(LIBBPF_LIBS) -lelf -lz $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih) \
-	$(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+	$(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c) \
+	$(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux -Ibpf -MMD -MP
@@ -73,6 +77,12 @@ deps:
 	if [ "$$(id -u)" != 0 ]; then echo "deps: missing:$$missing (run 'make deps' as root)"; exit 1; fi; \
 	echo "deps: installing:$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
+	case "$$missing" in *crowdsec*) \
+		mkdir -p /etc/crowdsec; \
+		[ -s /etc/crowdsec/online_api_credentials.yaml ] || \
+		echo "# offline: no Central API (README.Debian); written by mxguard's make deps" \
+			> /etc/crowdsec/online_api_credentials.yaml;; \
+	esac; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null && echo "deps: done"
 
 # ---- BPF -----------------------------------------------------------------

@@ -64,7 +64,7 @@ struct {
 	__type(value, struct mxg_pfx_val);
 } mxg_pfx SEC(".maps");
 
-/* (masked source, service) -> tat_ns of sources that are over their limit.
+/* (masked source, service) -> mxg_pen_val of sources over their limit.
  * A plain hash, not LRU: a flood of new (spoofed) sources can evict a
  * limited attacker from mxg_src, but not from here, so its bucket comes back
  * as it was. Program writes and deletes; controller purges stale entries. */
@@ -72,7 +72,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MXG_PEN_MAX);
 	__type(key, struct mxg_src_key);
-	__type(value, __u64);
+	__type(value, struct mxg_pen_val);
 } mxg_pen SEC(".maps");
 
 /* counter index (MXG_COUNTER_IDX/MXG_MISC_IDX) -> packets, per CPU. */
@@ -205,7 +205,11 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 					bpf_map_delete_elem(&mxg_pen, k);
 					mxg_emit(MXG_EV_LIMIT_END, now, k, s, cfg->mode);
 				} else {
-					bpf_map_update_elem(&mxg_pen, k, &t, BPF_ANY);
+					struct mxg_pen_val *pv;
+
+					pv = bpf_map_lookup_elem(&mxg_pen, k);
+					if (pv)
+						pv->tat_ns = t;
 				}
 			}
 			return MXG_R_ADMIT;
@@ -220,8 +224,10 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 	if (ok)
 		return monitor ? MXG_R_PLIMIT_WOULD : MXG_R_PLIMIT;
 	if (!(s->flags & MXG_SRCF_LIMITED)) {
+		struct mxg_pen_val pv = { .tat_ns = s->tat_ns, .since_ns = now };
+
 		s->flags |= MXG_SRCF_LIMITED;
-		bpf_map_update_elem(&mxg_pen, k, &s->tat_ns, BPF_ANY);
+		bpf_map_update_elem(&mxg_pen, k, &pv, BPF_ANY);
 		mxg_emit(MXG_EV_LIMIT_START, now, k, s, cfg->mode);
 	}
 	return monitor ? MXG_R_LIMIT_WOULD : MXG_R_LIMIT;
@@ -233,8 +239,8 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 {
 	const union mxg_addr *m = p->v6 ? &cfg->src_mask6 : &cfg->src_mask4;
 	struct mxg_src_val *s, init;
+	struct mxg_pen_val *pen;
 	struct mxg_src_key k;
-	__u64 *pen;
 	int reason;
 
 	k.addr.w[0] = p->src.w[0] & m->w[0];
@@ -254,8 +260,8 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 	init.first_ns = now;
 	pen = bpf_map_lookup_elem(&mxg_pen, &k);
 	if (pen) {
-		if (*pen > now) {
-			init.tat_ns = *pen;
+		if (pen->tat_ns > now) {
+			init.tat_ns = pen->tat_ns;
 			init.flags = MXG_SRCF_LIMITED;
 		} else {
 			bpf_map_delete_elem(&mxg_pen, &k);

@@ -21,6 +21,7 @@ extern const struct mxg_cmd mxg_cmd_attach, mxg_cmd_detach, mxg_cmd_status,
 	mxg_cmd_limit, mxg_cmd_mode, mxg_cmd_allow, mxg_cmd_block,
 	mxg_cmd_stats, mxg_cmd_top, mxg_cmd_check, mxg_cmd_config,
 	mxg_cmd_dump, mxg_cmd_events, mxg_cmd_run;
+extern const struct mxg_cmd mxg_cmd_outbound, mxg_cmd_local; /* cmd_outbound.c */
 
 /* Print the command's synopsis and help to stdout. */
 void mxg_cmd_help(const struct mxg_cmd *c);

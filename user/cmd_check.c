@@ -210,7 +210,7 @@ static int do_check(int argc, char **argv)
 		char tb[16], bb[16], sb[16], db[16], pb[32], vb[48];
 		const char *cells[7] = { mxg_svc_name(s), tb, bb, sb, db, pb, vb };
 		struct mxg_pfx_val pv;
-		__u64 pen_tat;
+		struct mxg_pen_val pen;
 		__u32 tokens, ptokens;
 		unsigned r;
 
@@ -219,8 +219,8 @@ static int do_check(int argc, char **argv)
 		if (bpf_map_lookup_elem(m.src, &key, &v)) {
 			memset(&v, 0, sizeof(v));
 			/* Evicted but remembered as limited. */
-			if (!bpf_map_lookup_elem(m.pen, &key, &pen_tat))
-				v.tat_ns = pen_tat;
+			if (!bpf_map_lookup_elem(m.pen, &key, &pen))
+				v.tat_ns = pen.tat_ns;
 		}
 		if (bpf_map_lookup_elem(m.pfx, &pkey, &pv))
 			memset(&pv, 0, sizeof(pv));

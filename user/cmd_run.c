@@ -22,6 +22,12 @@
 #include "log.h"
 #include "maps.h"
 #include "state.h"
+#include "alert.h"
+#include "escalate.h"
+#include "logwatch.h"
+#include "crowdsec.h"
+#include "out.h"
+#include <json-c/json.h>
 #include "units.h"
 
 #define MXG_CONF_DEFAULT "/etc/mxguard/mxguard.conf"
@@ -29,6 +35,10 @@
 #define SNAPSHOT_MIN_S 5         /* at most one snapshot per 5 s of changes */
 #define SNAPSHOT_PERIOD_S 600    /* and one every 10 min regardless */
 #define FEED_RETRY_S 60          /* a feed that failed is tried again */
+#define ESC_INTERVAL_S 2         /* how often the penalty table is read */
+#define ESC_FILE "escalation.jsonl"
+#define LW_FEED "logwatch"
+#define LW_PENDING 1024          /* log actions queued between ticks */
 
 /* One log line on stderr (journald): ts=... level=... msg="..." k=v ... */
 __attribute__((format(printf, 3, 4)))
@@ -59,7 +69,213 @@ struct svc {
 	__u32 gen_seen;
 	int gen_valid;
 	int pending;              /* changed since the last snapshot */
+	struct mxg_esc *esc;      /* NULL: no [escalation] */
+	struct mxg_alert alert;
+	__u64 esc_due, drops_due, drops_prev;
+	int drops_valid;
+	unsigned mode_prev;
+	int mode_valid;
+	struct mxg_logwatch *lw;  /* NULL: no [logwatch] */
+	struct mxg_follow follow[MXG_CONFIG_MAX_FILES];
+	unsigned nfollow;
+	struct mxg_lw_action *pending_lw; /* bans and alerts from the logs */
+	unsigned npending_lw, dropped_lw;
+	struct mxg_crowdsec *cs;  /* NULL: no [crowdsec] */
 };
+
+/* An alert: JSON with the event and time, to the alert command and the log. */
+__attribute__((format(printf, 3, 4)))
+static void alert(struct svc *s, const char *event, const char *fmt, ...)
+{
+	char body[768], json[1024], ts[32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	mxg_format_time(mxg_unix_s(), ts, sizeof(ts));
+	snprintf(json, sizeof(json), "{\"event\":\"%s\",\"time\":\"%s\"%s%s}", event, ts,
+		 *body ? "," : "", body);
+	if (mxg_alert_send(&s->alert, mxg_unix_s(), json) > 0)
+		slog("info", "alert sent", "event=%s command=%s", event, s->alert.argv[0]);
+}
+
+static void esc_cfg_from(const struct mxg_config *c, struct mxg_esc_cfg *e)
+{
+	unsigned i;
+
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < c->n_steps && i < MXG_ESC_MAX_STEPS; i++)
+		e->steps_s[i] = c->steps_s[i];
+	e->n_steps = i;
+	e->window_s = c->window_s;
+	e->after = c->after;
+}
+
+static void on_ban(const struct mxg_esc_ban *b, void *ctx)
+{
+	struct svc *s = ctx;
+	char cs[MXG_CIDR_STRLEN], ttl[32];
+
+	mxg_cidr_format(&b->cidr, cs, sizeof(cs));
+	mxg_format_duration(b->ttl_s, ttl, sizeof(ttl));
+	slog("warn", "repeat offender banned", "source=%s ban=%u offences=%u ttl=%s feed=%s",
+	     cs, b->ban_no, b->offences, ttl, MXG_ESC_FEED);
+	alert(s, "ban", "\"source\":\"%s\",\"ban\":%u,\"offences\":%u,\"ttl_s\":%llu,\"feed\":\"%s\"",
+	      cs, b->ban_no, b->offences, (unsigned long long)b->ttl_s, MXG_ESC_FEED);
+}
+
+static int esc_fill(FILE *f, void *ctx)
+{
+	return mxg_esc_write(ctx, f);
+}
+
+/* The offence history survives restarts in its own small file. */
+static void esc_load(struct svc *s)
+{
+	char path[PATH_MAX], line[4096];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", s->state_dir, ESC_FILE);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct json_object *o = json_tokener_parse(line);
+
+		if (o && !mxg_esc_read(s->esc, o))
+			n++;
+		json_object_put(o);
+	}
+	fclose(f);
+	slog("info", "offence history restored", "sources=%zu", n);
+}
+
+static void logwatch_stop(struct svc *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->nfollow; i++)
+		mxg_follow_close(&s->follow[i]);
+	s->nfollow = 0;
+	mxg_logwatch_free(s->lw);
+	s->lw = NULL;
+}
+
+static void logwatch_start(struct svc *s)
+{
+	struct mxg_logwatch_cfg lc;
+	const char *why = NULL;
+	unsigned i;
+
+	mxg_logwatch_cfg_default(&lc);
+	lc.auth_max = s->conf.lw_auth_max;
+	lc.auth_window_s = s->conf.lw_auth_window_s;
+	lc.ban_ttl_s = s->conf.lw_ban_ttl_s;
+	lc.acct_max_addrs = s->conf.lw_acct_max_addrs;
+	lc.acct_max_msgs = s->conf.lw_acct_max_msgs;
+	lc.acct_window_s = s->conf.lw_acct_window_s;
+	lc.acct_ban = s->conf.lw_acct_ban;
+	lc.v6_prefix = s->conf.v6_prefix_set ? s->conf.v6_prefix : 64;
+	if (mxg_logwatch_init(&s->lw, &lc, &why)) {
+		slog("error", "logwatch not started", "error=\"%s\"", why ? why : "?");
+		s->lw = NULL;
+		return;
+	}
+	for (i = 0; i < s->conf.n_lw_files; i++) {
+		if (mxg_follow_open(&s->follow[s->nfollow], s->conf.lw_files[i], 0)) {
+			slog("error", "cannot follow log", "file=%s", s->conf.lw_files[i]);
+			continue;
+		}
+		slog("info", "following log", "file=%s", s->conf.lw_files[i]);
+		s->nfollow++;
+	}
+}
+
+static void crowdsec_start(struct svc *s)
+{
+	struct mxg_crowdsec_cfg cc;
+
+	mxg_crowdsec_free(s->cs);
+	s->cs = NULL;
+	if (!s->conf.crowdsec)
+		return;
+	memset(&cc, 0, sizeof(cc));
+	snprintf(cc.url, sizeof(cc.url), "%s", s->conf.cs_url);
+	cc.interval_s = s->conf.cs_interval_s;
+	if (mxg_crowdsec_key_read(s->conf.cs_key_file, cc.api_key, sizeof(cc.api_key)) ||
+	    mxg_crowdsec_new(&s->cs, &cc)) {
+		slog("error", "crowdsec bouncer not started", "url=%s key_file=%s",
+		     s->conf.cs_url, s->conf.cs_key_file);
+		s->cs = NULL;
+		return;
+	}
+	slog("info", "crowdsec bouncer started", "url=%s interval_s=%u", cc.url, cc.interval_s);
+}
+
+static void apply_side_config(struct svc *s)
+{
+	struct mxg_esc_cfg ec;
+
+	logwatch_stop(s);
+	if (s->conf.logwatch)
+		logwatch_start(s);
+	crowdsec_start(s);
+
+	mxg_alert_free(&s->alert);
+	if (s->conf.alert && mxg_alert_init(&s->alert, s->conf.alert_command,
+					    s->conf.alert_min_interval_s))
+		slog("error", "alert command not usable", "command=\"%s\"", s->conf.alert_command);
+	if (!s->conf.escalation) {
+		mxg_esc_free(s->esc);
+		s->esc = NULL;
+		return;
+	}
+	esc_cfg_from(&s->conf, &ec);
+	if (s->esc)
+		mxg_esc_reconfigure(s->esc, &ec);
+	else if (!mxg_esc_new(&s->esc, &ec))
+		esc_load(s);
+}
+
+/* Mode changes to lockdown and drop-rate thresholds, for the alert command. */
+static void watch_alerts(struct svc *s, const struct mxg_maps *m, __u64 now)
+{
+	struct mxg_cfg *c = mxg_cfg_load(m);
+	__u64 cnt[MXG_NCOUNTERS], dropped = 0;
+	unsigned sv, r;
+
+	if (c) {
+		if (s->mode_valid && c->mode != s->mode_prev) {
+			slog(c->mode == MXG_MODE_LOCKDOWN ? "warn" : "info", "mode changed",
+			     "mode=%s was=%s", mxg_mode_name(c->mode), mxg_mode_name(s->mode_prev));
+			if (c->mode == MXG_MODE_LOCKDOWN)
+				alert(s, "lockdown", "\"mode\":\"lockdown\",\"was\":\"%s\"",
+				      mxg_mode_name(s->mode_prev));
+		}
+		s->mode_prev = c->mode;
+		s->mode_valid = 1;
+		free(c);
+	}
+	if (!s->conf.alert_drops_per_min || now < s->drops_due)
+		return;
+	s->drops_due = now + 60;
+	if (mxg_stats_read(m, cnt))
+		return;
+	for (sv = 0; sv < MXG_SVC_MAX; sv++)
+		for (r = 0; r < MXG_R_MAX; r++)
+			if (MXG_REASON_DROPS(r))
+				dropped += cnt[MXG_COUNTER_IDX(sv, r)];
+	if (s->drops_valid && dropped - s->drops_prev > s->conf.alert_drops_per_min) {
+		slog("warn", "drop rate above threshold", "dropped_per_min=%llu threshold=%u",
+		     (unsigned long long)(dropped - s->drops_prev), s->conf.alert_drops_per_min);
+		alert(s, "drops", "\"dropped_per_min\":%llu,\"threshold\":%u",
+		      (unsigned long long)(dropped - s->drops_prev), s->conf.alert_drops_per_min);
+	}
+	s->drops_prev = dropped;
+	s->drops_valid = 1;
+}
 
 static int load_conf(const char *path, struct mxg_config *c)
 {
@@ -134,6 +350,9 @@ static void snapshot(struct svc *s, struct mxg_maps *m, const char *why)
 	struct mxg_state_stats st;
 	int err = mxg_state_write(m, s->state_dir, &st);
 
+	if (!err && s->esc)
+		err = mxg_atomic_write(s->state_dir, ESC_FILE, 0, esc_fill, s->esc);
+
 	s->snap_last = mxg_unix_s();
 	s->snap_due = s->snap_last + SNAPSHOT_PERIOD_S;
 	if (err)
@@ -186,6 +405,90 @@ static void refresh_feed(struct svc *s, struct mxg_maps *m, unsigned i)
 	mxg_list_free(&l);
 }
 
+/* A log line: the detector's actions wait for the next tick (which holds
+ * the lock); a flood of them beyond LW_PENDING is counted, not queued. */
+static void lw_line(const char *line, size_t len, void *ctx)
+{
+	struct svc *s = ctx;
+	struct mxg_lw_action acts[MXG_LW_MAX_ACTIONS];
+	int n, i;
+
+	n = mxg_logwatch_line(s->lw, line, len, mxg_unix_s(), acts, MXG_LW_MAX_ACTIONS);
+	for (i = 0; i < n; i++) {
+		if (s->npending_lw < LW_PENDING)
+			s->pending_lw[s->npending_lw++] = acts[i];
+		else
+			s->dropped_lw++;
+	}
+}
+
+static void read_logs(struct svc *s)
+{
+	unsigned i;
+
+	for (i = 0; s->lw && i < s->nfollow; i++)
+		mxg_follow_read(&s->follow[i], lw_line, s);
+}
+
+/* Bans into feed "logwatch" (never over the allowlist: a partner's webmail
+ * or proxy must not be banned for its users' typos); alerts as they are. */
+static int apply_lw(struct svc *s, const struct mxg_maps *m)
+{
+	struct mxg_allow_entry *allow = NULL;
+	const struct mxg_allow_entry *hit;
+	size_t nallow = 0;
+	unsigned i;
+	int changed = 0, feed;
+
+	if (!s->npending_lw)
+		return 0;
+	if (mxg_allow_all(m, &allow, &nallow))
+		return 0;
+	feed = mxg_feed_id(m, LW_FEED, 1);
+	for (i = 0; i < s->npending_lw; i++) {
+		const struct mxg_lw_action *a = &s->pending_lw[i];
+		char cs[MXG_CIDR_STRLEN];
+
+		if (a->type == MXG_LW_ALERT) {
+			slog("warn", "account looks compromised", "account=\"%s\" count=%u",
+			     a->account, a->count);
+			if (mxg_alert_send(&s->alert, mxg_unix_s(), a->json) > 0)
+				slog("info", "alert sent", "event=account command=%s", s->alert.argv[0]);
+			continue;
+		}
+		mxg_cidr_format(&a->cidr, cs, sizeof(cs));
+		if (mxg_allow_overlap(allow, nallow, &a->cidr, &hit)) {
+			slog("warn", "log ban skipped: allowlisted", "source=%s reason=\"%s\"",
+			     cs, a->reason);
+			continue;
+		}
+		{
+			struct mxg_block_val v, old;
+
+			if (!mxg_block_get(m, &a->cidr, &old) && old.feed_id != (__u32)feed)
+				continue; /* another feed blocks it already */
+			memset(&v, 0, sizeof(v));
+			v.added_s = mxg_unix_s();
+			v.feed_id = feed < 0 ? 0 : feed;
+			if (a->ttl_s)
+				v.expires_ns = mxg_mono_ns() + (__u64)a->ttl_s * 1000000000ull;
+			if (mxg_reason_id(m, a->reason, &v.reason_id) || mxg_block_put(m, &a->cidr, &v))
+				continue;
+		}
+		changed = 1;
+		slog("warn", "banned from the mail logs", "source=%s ttl_s=%u reason=\"%s\"",
+		     cs, a->ttl_s, a->reason);
+		if (mxg_alert_send(&s->alert, mxg_unix_s(), a->json) > 0)
+			slog("info", "alert sent", "event=ban command=%s", s->alert.argv[0]);
+	}
+	if (s->dropped_lw)
+		slog("warn", "log actions dropped (too many at once)", "count=%u", s->dropped_lw);
+	s->npending_lw = 0;
+	s->dropped_lw = 0;
+	free(allow);
+	return changed;
+}
+
 /* Work that is due: gc, feeds, snapshot when the generation moved. */
 static void tick(struct svc *s)
 {
@@ -220,6 +523,29 @@ static void tick(struct svc *s)
 			refresh_feed(s, &m, i);
 			changed = 1;
 		}
+	if (apply_lw(s, &m))
+		changed = 1;
+	if (s->cs) {
+		struct mxg_crowdsec_result r;
+		int e = mxg_crowdsec_poll(s->cs, &m, now, &r);
+
+		if (r.polled && e)
+			slog("error", "crowdsec pull failed", "error=\"%s\" retry_s=%u", r.error,
+			     r.backoff_s);
+		else if (r.polled && r.changed)
+			slog("info", "crowdsec applied", "startup=%d added=%zu renewed=%zu removed=%zu others=%zu shadowed=%zu rejected=%zu",
+			     r.startup, r.added, r.renewed, r.removed, r.others, r.shadowed,
+			     r.rejected);
+		if (r.changed)
+			changed = 1;
+	}
+	if (s->esc && now >= s->esc_due) {
+		s->esc_due = now + ESC_INTERVAL_S;
+		if (mxg_esc_poll(s->esc, &m, now, on_ban, s))
+			slog("error", "escalation poll failed", "%s", "");
+	}
+	watch_alerts(s, &m, now);
+	mxg_alert_reap(&s->alert, now);
 	if (changed)
 		mxg_maps_touch(&m);
 	c = mxg_cfg_load(&m);
@@ -264,6 +590,7 @@ static int reload(struct svc *s)
 	free(s->feed_due);
 	s->feed_due = due; /* all feeds due now */
 	attach_all(s);
+	apply_side_config(s);
 	{
 		struct mxg_maps m;
 
@@ -312,7 +639,8 @@ static int do_run(int argc, char **argv)
 	if (err)
 		goto out_conf;
 	s.feed_due = calloc(s.conf.n_feeds ? s.conf.n_feeds : 1, sizeof(*s.feed_due));
-	if (!s.feed_due) {
+	s.pending_lw = calloc(LW_PENDING, sizeof(*s.pending_lw));
+	if (!s.feed_due || !s.pending_lw) {
 		err = -ENOMEM;
 		goto out_conf;
 	}
@@ -362,6 +690,7 @@ static int do_run(int argc, char **argv)
 	}
 	load_allow_files(&s, &m);
 	mxg_maps_close(&m);
+	apply_side_config(&s);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
@@ -378,11 +707,26 @@ static int do_run(int argc, char **argv)
 	     s.state_dir, s.conf_path ? s.conf_path : "-", (int)getpid());
 	s.snap_due = 0; /* a first snapshot right away */
 	while (!stop) {
-		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		struct pollfd p[1 + MXG_CONFIG_MAX_FILES];
 		struct signalfd_siginfo si;
+		unsigned i, np = 1;
 
 		tick(&s);
-		if (poll(&p, 1, 1000) <= 0)
+		p[0].fd = sfd;
+		p[0].events = POLLIN;
+		for (i = 0; i < s.nfollow; i++) {
+			int fd = mxg_follow_fd(&s.follow[i]);
+
+			if (fd >= 0) {
+				p[np].fd = fd;
+				p[np++].events = POLLIN;
+			}
+		}
+		poll(p, np, 1000);
+		/* Logs are read on wake-up and every second anyway (inotify can
+		 * overflow and does not see every file system). */
+		read_logs(&s);
+		if (!(p[0].revents & POLLIN))
 			continue;
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
@@ -391,8 +735,8 @@ static int do_run(int argc, char **argv)
 			reload(&s);
 			break;
 		case SIGCHLD:
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+			/* Only our alert commands are children. */
+			mxg_alert_reap(&s.alert, mxg_unix_s());
 			break;
 		default:
 			stop = 1;
@@ -409,6 +753,11 @@ static int do_run(int argc, char **argv)
 	slog("info", "stopped; the filter stays attached", "pin_dir=%s", mxg_pin_dir());
 	close(sfd);
 out_conf:
+	logwatch_stop(&s);
+	mxg_crowdsec_free(s.cs);
+	free(s.pending_lw);
+	mxg_esc_free(s.esc);
+	mxg_alert_free(&s.alert);
 	free(s.feed_due);
 	mxg_config_free(&s.conf);
 	return err;
@@ -430,6 +779,18 @@ const struct mxg_cmd mxg_cmd_run = {
 	"    the same code as 'block sync' (overlaps with the allowlist are\n"
 	"    loaded and logged, the allowlist wins);\n"
 	"  - remove expired block entries every minute;\n"
+	"  - [escalation]: a source that runs over its limit `after` times within\n"
+	"    `window` is banned (feed \"escalation\") for the next of `steps`;\n"
+	"    the offence history is kept in STATE_DIR/escalation.jsonl;\n"
+	"  - [logwatch]: follow Postfix/Dovecot logs (files with rotation, or -\n"
+	"    for stdin, e.g. journalctl -f -o cat): auth failures per client\n"
+	"    ban it (feed \"logwatch\", never an allowlisted one); an account\n"
+	"    used from too many addresses or sending too much raises an alert;\n"
+	"  - [crowdsec]: follow the CrowdSec local API decision stream into feed\n"
+	"    \"crowdsec\", keeping the last state while the API is down;\n"
+	"  - [alert]: run the alert command (no shell) with the event as JSON on\n"
+	"    stdin for bans, lockdown, compromised accounts and drop-rate\n"
+	"    thresholds, at most once per min_interval, killed after 10 s;\n"
 	"  - write the state snapshot (STATE_DIR/state.jsonl.gz: temporary file,\n"
 	"    fsync, rename, fsync of the directory; never through a symlink)\n"
 	"    within 5 s of any change by any mxguard command, every 10 min, and\n"

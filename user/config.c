@@ -9,6 +9,7 @@
 #include <time.h>
 #include <ini.h>
 #include "config.h"
+#include "logwatch.h"
 #include "cfg.h"
 #include "units.h"
 
@@ -18,7 +19,8 @@
 #define REFRESH_MIN_S 60
 #define KEYS_MAX 6
 
-enum kind { K_MXGUARD, K_LIMIT, K_FEED, K_ALLOW, K_ESCALATION, K_ALERT, K_MAX };
+enum kind { K_MXGUARD, K_LIMIT, K_FEED, K_ALLOW, K_ESCALATION, K_ALERT,
+	    K_LOGWATCH, K_CROWDSEC, K_MAX };
 enum arg { ARG_NONE, ARG_SERVICE, ARG_NAME };
 
 /* A section as the file wrote it: for repeats, missing keys and messages. */
@@ -451,12 +453,121 @@ static int k_command(struct parse *p, struct sect *s, const char *v)
 	return dup_str(w, strlen(w), &p->c->alert_command);
 }
 
+static int k_drops_per_min(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	return parse_range(p, v, 1, 1000000000, &p->c->alert_drops_per_min);
+}
+
 static int k_min_interval(struct parse *p, struct sect *s, const char *v)
 {
 	(void)s;
 	p->c->min_interval_set = true;
 	return parse_dur(p, NULL, v, strlen(v),
 			 &p->c->alert_min_interval_s);
+}
+
+/* ---- [logwatch] --------------------------------------------------------- */
+
+static int k_lw_files(struct parse *p, struct sect *s, const char *v)
+{
+	struct mxg_config *c = p->c;
+	const char *w;
+	size_t len;
+
+	(void)s;
+	while ((len = next_word(&v, &w))) {
+		/* "-" is stdin, e.g. journalctl -f -o cat | mxguard run */
+		if (!(len == 1 && w[0] == '-') && is_abs_path(p, w, len))
+			return -EINVAL;
+		if (c->n_lw_files == MXG_CONFIG_MAX_FILES)
+			return why(p, "more than %d files", MXG_CONFIG_MAX_FILES);
+		if (dup_str(w, len, &c->lw_files[c->n_lw_files]))
+			return -ENOMEM;
+		c->n_lw_files++;
+	}
+	return 0;
+}
+
+static int k_lw_auth_failures(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	return parse_range(p, v, 0, 100, &p->c->lw_auth_max);
+}
+
+static int k_lw_dur(struct parse *p, const char *v, __u32 *out)
+{
+	__u64 d;
+	int err = parse_dur(p, NULL, v, strlen(v), &d);
+
+	*out = d;
+	return err;
+}
+
+static int k_lw_auth_window(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	return k_lw_dur(p, v, &p->c->lw_auth_window_s);
+}
+
+static int k_lw_ban_ttl(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	return k_lw_dur(p, v, &p->c->lw_ban_ttl_s);
+}
+
+static int k_lw_acct_addrs(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	return parse_range(p, v, 0, 63, &p->c->lw_acct_max_addrs);
+}
+
+static int k_lw_acct_msgs(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	return parse_range(p, v, 0, 1000000, &p->c->lw_acct_max_msgs);
+}
+
+static int k_lw_acct_window(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	return k_lw_dur(p, v, &p->c->lw_acct_window_s);
+}
+
+static int k_lw_acct_ban(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	if (!strcmp(v, "yes"))
+		p->c->lw_acct_ban = 1;
+	else if (!strcmp(v, "no"))
+		p->c->lw_acct_ban = 0;
+	else
+		return why(p, "account_ban must be yes or no");
+	return 0;
+}
+
+/* ---- [crowdsec] --------------------------------------------------------- */
+
+static int k_cs_url(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+		return why(p, "url '%s' must start with http:// or https://", v);
+	return dup_str(v, strlen(v), &p->c->cs_url);
+}
+
+static int k_cs_key_file(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	if (is_abs_path(p, v, strlen(v)))
+		return -EINVAL;
+	return dup_str(v, strlen(v), &p->c->cs_key_file);
+}
+
+static int k_cs_interval(struct parse *p, struct sect *s, const char *v)
+{
+	(void)s;
+	return k_lw_dur(p, v, &p->c->cs_interval_s);
 }
 
 /* ---- sections ----------------------------------------------------------- */
@@ -500,6 +611,26 @@ static const struct key escalation_keys[] = {
 static const struct key alert_keys[] = {
 	{ "command", k_command, true },
 	{ "min_interval", k_min_interval },
+	{ "drops_per_min", k_drops_per_min },
+	{ NULL },
+};
+
+static const struct key logwatch_keys[] = {
+	{ "files", k_lw_files, true },
+	{ "auth_failures", k_lw_auth_failures },
+	{ "auth_window", k_lw_auth_window },
+	{ "ban_ttl", k_lw_ban_ttl },
+	{ "account_max_addresses", k_lw_acct_addrs },
+	{ "account_max_messages", k_lw_acct_msgs },
+	{ "account_window", k_lw_acct_window },
+	{ "account_ban", k_lw_acct_ban },
+	{ NULL },
+};
+
+static const struct key crowdsec_keys[] = {
+	{ "url", k_cs_url, true },
+	{ "api_key_file", k_cs_key_file, true },
+	{ "interval", k_cs_interval },
 	{ NULL },
 };
 
@@ -514,6 +645,8 @@ static const struct {
 	[K_ALLOW] = { "allow", ARG_NONE, allow_keys },
 	[K_ESCALATION] = { "escalation", ARG_NONE, escalation_keys },
 	[K_ALERT] = { "alert", ARG_NONE, alert_keys },
+	[K_LOGWATCH] = { "logwatch", ARG_NONE, logwatch_keys },
+	[K_CROWDSEC] = { "crowdsec", ARG_NONE, crowdsec_keys },
 };
 
 /* Feed names end up in mxg_feeds and in `block list`: short and plain. */
@@ -588,7 +721,7 @@ static int section_begin(struct parse *p, const char *line)
 			break;
 	if (n < 1 || k == K_MAX)
 		return fail(p, p->line, -EINVAL,
-			    "unknown section [%s] (sections: mxguard, limit SERVICE, feed NAME, allow, escalation, alert)",
+			    "unknown section [%s] (sections: mxguard, limit SERVICE, feed NAME, allow, escalation, alert, logwatch, crowdsec)",
 			    name);
 	if (kinds[k].arg == ARG_NONE && n > 1)
 		return fail(p, p->line, -EINVAL, "section [%s] takes no name: [%s]",
@@ -635,6 +768,10 @@ static int section_begin(struct parse *p, const char *line)
 		p->c->escalation = true;
 	} else if (k == K_ALERT) {
 		p->c->alert = true;
+	} else if (k == K_LOGWATCH) {
+		p->c->logwatch = true;
+	} else if (k == K_CROWDSEC) {
+		p->c->crowdsec = true;
 	}
 	p->cur = s;
 	return 0;
@@ -772,6 +909,18 @@ static int config_init(struct mxg_config *c)
 	c->window_s = MXG_CONFIG_DEFAULT_WINDOW_S;
 	c->after = MXG_CONFIG_DEFAULT_AFTER;
 	c->alert_min_interval_s = MXG_CONFIG_DEFAULT_MIN_INTERVAL_S;
+	{
+		struct mxg_logwatch_cfg lw;
+
+		mxg_logwatch_cfg_default(&lw);
+		c->lw_auth_max = lw.auth_max;
+		c->lw_auth_window_s = lw.auth_window_s;
+		c->lw_ban_ttl_s = lw.ban_ttl_s;
+		c->lw_acct_max_addrs = lw.acct_max_addrs;
+		c->lw_acct_max_msgs = lw.acct_max_msgs;
+		c->lw_acct_window_s = lw.acct_window_s;
+	}
+	c->cs_interval_s = 10;
 	c->state_dir = strdup(MXG_CONFIG_DEFAULT_STATE_DIR);
 	return c->state_dir ? 0 : -ENOMEM;
 }
@@ -870,6 +1019,10 @@ void mxg_config_free(struct mxg_config *c)
 		free(c->allow_files[i]);
 	free(c->state_dir);
 	free(c->alert_command);
+	for (i = 0; i < c->n_lw_files; i++)
+		free(c->lw_files[i]);
+	free(c->cs_url);
+	free(c->cs_key_file);
 	memset(c, 0, sizeof(*c));
 }
 

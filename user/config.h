@@ -80,6 +80,18 @@ struct mxg_config {
 	bool min_interval_set;
 	char *alert_command;          /* absolute program path, then arguments */
 	__u64 alert_min_interval_s;
+	__u32 alert_drops_per_min;    /* 0: no threshold alert */
+	/* [logwatch]: Postfix/Dovecot logs -> bans and account alerts */
+	bool logwatch;
+	unsigned n_lw_files;
+	char *lw_files[MXG_CONFIG_MAX_FILES]; /* absolute paths, or "-" */
+	__u32 lw_auth_max, lw_auth_window_s, lw_ban_ttl_s;
+	__u32 lw_acct_max_addrs, lw_acct_max_msgs, lw_acct_window_s;
+	int lw_acct_ban;
+	/* [crowdsec]: the local API's decision stream */
+	bool crowdsec;
+	char *cs_url, *cs_key_file;
+	__u32 cs_interval_s;
 };
 
 /* Where a file is wrong: "FILE:LINE: msg", or "FILE: msg" when line is 0. */

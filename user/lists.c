@@ -559,19 +559,20 @@ int mxg_block_gc_run(const struct mxg_maps *m, size_t *n)
 int mxg_pen_gc_run(const struct mxg_maps *m, size_t *n)
 {
 	struct mxg_src_key key, next, *prev = NULL;
-	__u64 tat, now = mxg_mono_ns();
+	struct mxg_pen_val pv;
+	__u64 now = mxg_mono_ns();
 
 	*n = 0;
 	/* Deleting the current key would restart the walk: remember the
 	 * stale ones and delete behind. */
 	while (!bpf_map_get_next_key(m->pen, prev, &next)) {
-		if (prev && !bpf_map_lookup_elem(m->pen, &key, &tat) && tat <= now &&
+		if (prev && !bpf_map_lookup_elem(m->pen, &key, &pv) && pv.tat_ns <= now &&
 		    !bpf_map_delete_elem(m->pen, &key))
 			(*n)++;
 		key = next;
 		prev = &key;
 	}
-	if (prev && !bpf_map_lookup_elem(m->pen, &key, &tat) && tat <= now &&
+	if (prev && !bpf_map_lookup_elem(m->pen, &key, &pv) && pv.tat_ns <= now &&
 	    !bpf_map_delete_elem(m->pen, &key))
 		(*n)++;
 	return 0;

@@ -34,7 +34,7 @@ const struct mxg_map_desc mxg_map_descs[] = {
 	{ "mxg_pfx", offsetof(struct mxg_maps, pfx), BPF_MAP_TYPE_LRU_HASH,
 	  sizeof(struct mxg_src_key), sizeof(struct mxg_pfx_val) },
 	{ "mxg_pen", offsetof(struct mxg_maps, pen), BPF_MAP_TYPE_HASH,
-	  sizeof(struct mxg_src_key), sizeof(__u64) },
+	  sizeof(struct mxg_src_key), sizeof(struct mxg_pen_val) },
 	{ "mxg_stats", offsetof(struct mxg_maps, stats),
 	  BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64) },
 	{ "mxg_events", offsetof(struct mxg_maps, events),

@@ -160,102 +160,121 @@ static void write_cfg(FILE *f, const struct mxg_cfg *c)
 	line_end(&j);
 }
 
-int mxg_state_write(const struct mxg_maps *m, const char *dir,
-		    struct mxg_state_stats *st)
+int mxg_atomic_write(const char *dir, const char *name, int gzip,
+		     int (*fill)(FILE *f, void *ctx), void *ctx)
 {
 	cookie_io_functions_t io = { .write = gz_write_cb };
-	char tmp[64], host[256] = "";
-	struct wctx w = { 0 };
-	struct mxg_cfg *c = NULL;
-	struct mxg_json j;
-	int dfd = -1, fd = -1, err = 0;
+	int dfd, fd = -1, err = 0;
 	gzFile gz = NULL;
 	FILE *f = NULL;
-	__u32 i;
+	char tmp[300];
 
-	memset(st, 0, sizeof(*st));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0) {
 		err = -errno;
 		mxg_err("cannot open state directory %s: %s", dir, strerror(errno));
 		return err;
 	}
-	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", MXG_STATE_FILE, (int)getpid());
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		err = -errno;
 		mxg_err("cannot create %s/%s: %s", dir, tmp, strerror(errno));
-		goto out;
+		close(dfd);
+		return err;
 	}
-	gz = gzdopen(dup(fd), "wb6");
-	f = gz ? fopencookie(gz, "w", io) : NULL;
+	if (gzip) {
+		gz = gzdopen(dup(fd), "wb6");
+		f = gz ? fopencookie(gz, "w", io) : NULL;
+	} else {
+		f = fdopen(dup(fd), "w");
+	}
+	err = f ? fill(f, ctx) : -ENOMEM;
+	if (f && (fflush(f) || ferror(f)))
+		err = err ? err : -EIO;
+	if (f)
+		fclose(f);
+	if (gz && gzclose(gz) != Z_OK)
+		err = err ? err : -EIO;
+	if (!err && fsync(fd))
+		err = -errno;
+	close(fd);
+	if (!err && renameat(dfd, tmp, dfd, name))
+		err = -errno;
+	if (!err && fsync(dfd))
+		err = -errno;
+	if (err) {
+		unlinkat(dfd, tmp, 0);
+		mxg_err("cannot write %s/%s: %s", dir, name, strerror(-err));
+	}
+	close(dfd);
+	return err;
+}
+
+static int fill_state(FILE *f, void *ctx)
+{
+	struct wctx *w = ctx;
+	const struct mxg_maps *m = w->m;
+	struct mxg_state_stats *st = w->st;
+	char host[256] = "";
+	struct mxg_cfg *c;
+	struct mxg_json j;
+	__u32 i;
+	int err;
+
 	c = mxg_cfg_load(m);
-	if (!gz || !f || !c) {
-		err = -ENOMEM;
-		goto out;
-	}
-	w.f = f;
-	w.m = m;
-	w.st = st;
-	w.now_s = mxg_unix_s();
-	w.now_ns = mxg_mono_ns();
-	err = mxg_names_load(m, &w.names);
-	if (err)
-		goto out;
+	if (!c)
+		return -ENOMEM;
+	w->f = f;
 	gethostname(host, sizeof(host) - 1);
 	line_begin(&j, f, "meta");
 	mxg_json_u64(&j, "schema_version", MXG_STATE_SCHEMA);
-	mxg_json_time(&j, "written", w.now_s);
-	mxg_json_u64(&j, "written_s", w.now_s);
+	mxg_json_time(&j, "written", w->now_s);
+	mxg_json_u64(&j, "written_s", w->now_s);
 	mxg_json_str(&j, "host", host);
 	mxg_json_u64(&j, "abi", MXG_ABI_VERSION);
 	line_end(&j);
 	write_cfg(f, c);
+	free(c);
 	for (i = 1; i < MXG_MAX_FEEDS; i++) {
 		struct mxg_feed fd_;
 
 		if (bpf_map_lookup_elem(m->feeds, &i, &fd_) || !fd_.name[0])
 			continue;
 		line_begin(&j, f, "feed");
-		mxg_json_str(&j, "name", w.names.feed[i]);
+		mxg_json_str(&j, "name", w->names.feed[i]);
 		mxg_json_u64(&j, "created_s", fd_.created_s);
 		mxg_json_u64(&j, "synced_s", fd_.synced_s);
 		line_end(&j);
 		st->feeds++;
 	}
-	err = mxg_allow_each(m, write_allow, &w);
+	err = mxg_allow_each(m, write_allow, w);
 	if (!err)
-		err = mxg_block_each(m, write_block, &w);
+		err = mxg_block_each(m, write_block, w);
 	if (!err) {
 		line_begin(&j, f, "end");
 		mxg_json_u64(&j, "allow", st->allow);
 		mxg_json_u64(&j, "block", st->block);
 		line_end(&j);
 	}
-	if (fflush(f) || ferror(f))
-		err = err ? err : -EIO;
-out:
+	return err;
+}
+
+int mxg_state_write(const struct mxg_maps *m, const char *dir,
+		    struct mxg_state_stats *st)
+{
+	struct wctx w = { 0 };
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	w.m = m;
+	w.st = st;
+	w.now_s = mxg_unix_s();
+	w.now_ns = mxg_mono_ns();
+	err = mxg_names_load(m, &w.names);
+	if (!err)
+		err = mxg_atomic_write(dir, MXG_STATE_FILE, 1, fill_state, &w);
 	mxg_names_free(&w.names);
-	free(c);
-	if (f)
-		fclose(f);
-	if (gz && gzclose(gz) != Z_OK)
-		err = err ? err : -EIO;
-	if (fd >= 0) {
-		if (!err && fsync(fd))
-			err = -errno;
-		close(fd);
-	}
-	if (!err && renameat(dfd, tmp, dfd, MXG_STATE_FILE))
-		err = -errno;
-	if (!err && fsync(dfd))
-		err = -errno;
-	if (err) {
-		if (fd >= 0)
-			unlinkat(dfd, tmp, 0);
-		mxg_err("cannot write the state snapshot in %s: %s", dir, strerror(-err));
-	}
-	close(dfd);
 	return err;
 }
 

@@ -6,6 +6,7 @@
 #define MXG_STATE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "maps.h"
 
 #define MXG_STATE_DIR_DEFAULT "/var/lib/mxguard"
@@ -22,6 +23,12 @@ const char *mxg_state_dir(const char *conf_dir);
 
 /* Create the state directory (0700) if missing; refuses a symlink. */
 int mxg_state_dir_prepare(const char *dir);
+
+/* Write dir/name atomically: fill() writes into a temporary file in dir
+ * (0600, gzip-compressed when gzip), then fsync, rename over name, fsync
+ * of the directory. Never follows symlinks. */
+int mxg_atomic_write(const char *dir, const char *name, int gzip,
+		     int (*fill)(FILE *f, void *ctx), void *ctx);
 
 /* Write the snapshot: temporary file in dir, fsync, rename over
  * MXG_STATE_FILE, fsync of the directory. Never follows symlinks. */

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Escalation and alerts in `mxguard run`: a source that runs over its limit
+# again and again is banned (feed "escalation") for the configured TTL, the
+# ban expires by itself, the alert command gets the ban and a lockdown as
+# JSON on stdin, and the offence history survives a restart.
+set -u
+. "$(dirname "$0")/../lib/netns.sh"
+
+M() { ip netns exec "$MXG_SRV" timeout "$MXG_CMD_TIMEOUT" "$MXG_BIN" "$@"; }
+ATT=198.18.0.66
+
+wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
+	local i n=$(($1 * 10)); shift
+	for i in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+# jq -e is true on empty input: count instead, on the whole list.
+has_ban() {
+	local out
+	out=$(M block list --json 2>/dev/null) || return 1
+	[ "$(jq "[.block[]|select(.feed==\"escalation\" and .cidr==\"$ATT/32\")]|length" <<<"$out")" = 1 ]
+}
+no_ban() { ! has_ban; }
+alert_has() { grep -q "\"event\":\"$1\"" "$MXG_TMP/alerts.jsonl" 2>/dev/null; }
+conn() { mxg_connect "$ATT" "$MXG_SRV4" 25 "$1" "$2"; }
+
+# One limit episode: a burst over the limit, then quiet until the bucket is
+# full again (interval 1 s x burst 2) and the service has polled.
+episode() {
+	conn 5 20 >/dev/null
+	sleep 3
+}
+
+case_escalation() {
+	local out
+	episode
+	mxg_expect_eq escalation__no_ban_after_one_episode 1 "$(no_ban && echo 1)"
+	episode
+	wait_for 5 has_ban
+	mxg_expect_eq escalation__banned_after_two_episodes 0 $?
+	out=$(M block list --feed escalation --json)
+	mxg_expect_match escalation__reason_names_repeat_offender "repeat offender: 2 limit episodes" \
+		"$(mxg_jq ".block[]|select(.cidr==\"$ATT/32\")|.reason" "$out")"
+	out=$(conn 3 10)
+	mxg_expect_eq escalation__banned_source_refused 0 "$(mxg_jq .ok "$out")"
+	wait_for 5 alert_has ban
+	mxg_expect_eq escalation__alert_command_got_ban 0 $?
+	mxg_expect_match escalation__alert_json "\"source\":\"$ATT/32\".*\"ttl_s\":5" \
+		"$(grep '"event":"ban"' "$MXG_TMP/alerts.jsonl" | head -1)"
+	# The 5 s ban expires in the kernel by itself.
+	sleep 6
+	out=$(conn 1 10)
+	mxg_expect_eq escalation__ban_expires_by_itself 1 "$(mxg_jq .ok "$out")"
+	grep -q "repeat offender banned.*source=$ATT/32 ban=1" "$LOG"
+	mxg_expect_eq escalation__ban_logged 0 $?
+}
+
+case_lockdown_alert() {
+	sleep 1.2 # min_interval 1s
+	M mode lockdown >/dev/null
+	wait_for 5 alert_has lockdown
+	mxg_expect_eq alert__lockdown_reaches_command 0 $?
+	M mode enforce >/dev/null
+}
+
+case_history() {
+	kill -TERM "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
+	mxg_expect_eq history__file_written 0 "$(jq -e "select(.cidr==\"$ATT/32\" and .bans==1)" \
+		"$MXGUARD_STATE_DIR/escalation.jsonl" >/dev/null; echo $?)"
+	start_run
+	wait_for 5 grep -q 'offence history restored" sources=1' "$LOG"
+	mxg_expect_eq history__restored_at_start 0 $?
+}
+
+start_run() {
+	ip netns exec "$MXG_SRV" "$MXG_BIN" run --config "$MXG_TMP/m.conf" 2>>"$LOG" &
+	RUN_PID=$!
+	MXG_PIDS+=("$RUN_PID")
+	wait_for 10 grep -q 'msg="running"' "$LOG" || mxg_fatal setup "run: $(tail -3 "$LOG")"
+}
+
+mxg_sandbox_up
+mxg_require_mxguard
+mxg_client_addr "$ATT"
+mxg_server_start 25
+export MXGUARD_STATE_DIR=$MXG_TMP/state
+LOG=$MXG_TMP/run.log
+cat >"$MXG_TMP/alert.sh" <<EOA
+#!/bin/sh
+cat >> "$MXG_TMP/alerts.jsonl"
+EOA
+chmod +x "$MXG_TMP/alert.sh"
+cat >"$MXG_TMP/m.conf" <<EOC
+[mxguard]
+interfaces = $MXG_SRV_IF
+xdp_mode = generic
+
+[limit smtp]
+rate = 60/min
+burst = 2
+
+[escalation]
+steps = 5s 1m
+window = 10m
+after = 2
+
+[alert]
+command = $MXG_TMP/alert.sh
+min_interval = 1s
+EOC
+start_run
+case_escalation
+case_lockdown_alert
+case_history
+kill -TERM "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
+mxg_done
