@@ -17,7 +17,7 @@
 #define AFTER_MAX 1000
 /* A feed re-read more often than this only burns CPU: lists change hourly. */
 #define REFRESH_MIN_S 60
-#define KEYS_MAX 6
+#define KEYS_MAX 12 /* the most keys of one section ([logwatch] has 8) */
 
 enum kind { K_MXGUARD, K_LIMIT, K_FEED, K_ALLOW, K_ESCALATION, K_ALERT,
 	    K_LOGWATCH, K_CROWDSEC, K_MAX };
@@ -122,6 +122,8 @@ static int word_str(struct parse *p, const char *what, const char *w,
 
 static int is_abs_path(struct parse *p, const char *path, size_t len)
 {
+	if (!path)
+		return why(p, "missing path");
 	if (path[0] != '/')
 		return why(p, "path '%.*s' must be absolute (start with '/')",
 			   (int)len, path);
@@ -633,6 +635,9 @@ static const struct key crowdsec_keys[] = {
 	{ "interval", k_cs_interval },
 	{ NULL },
 };
+
+_Static_assert(sizeof(logwatch_keys) / sizeof(logwatch_keys[0]) <= KEYS_MAX + 1,
+	       "KEYS_MAX too small for [logwatch]");
 
 static const struct {
 	const char *name;

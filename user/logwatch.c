@@ -21,7 +21,7 @@
 
 static const char *find(const char *s, const char *end, const char *needle)
 {
-	if (s >= end)
+	if (!s || s >= end)
 		return NULL;
 	return memmem(s, end - s, needle, strlen(needle));
 }

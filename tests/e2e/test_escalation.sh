@@ -64,6 +64,25 @@ case_lockdown_alert() {
 	M mode enforce >/dev/null
 }
 
+# [logwatch]: three SASL failures of one client in the followed mail log ban
+# it into feed "logwatch"; an allowlisted client with as many is not banned.
+case_logwatch() {
+	local i out
+	M allow add 198.18.0.78 --comment "partner webmail" >/dev/null
+	for i in 1 2 3; do
+		echo "Nov 23 09:00:0$i mx1 postfix/submission/smtpd[2173$i]: warning: unknown[198.18.0.77]: SASL LOGIN authentication failed: UGFzc3dvcmQ6" >>"$MXG_TMP/mail.log"
+		echo "Nov 23 09:00:0$i mx1 postfix/submission/smtpd[2174$i]: warning: unknown[198.18.0.78]: SASL PLAIN authentication failed: " >>"$MXG_TMP/mail.log"
+	done
+	lw_banned() { M block list --json 2>/dev/null | jq -e '[.block[]|select(.feed=="logwatch" and .cidr=="198.18.0.77/32")]|length==1' >/dev/null; }
+	wait_for 6 lw_banned
+	mxg_expect_eq logwatch__sasl_failures_ban_client 0 $?
+	out=$(M block list --json)
+	mxg_expect_eq logwatch__allowlisted_client_not_banned 0 \
+		"$(mxg_jq '[.block[]|select(.cidr=="198.18.0.78/32")]|length' "$out")"
+	grep -q 'log ban skipped: allowlisted" source=198.18.0.78/32' "$LOG"
+	mxg_expect_eq logwatch__skip_logged 0 $?
+}
+
 case_history() {
 	kill -TERM "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
 	mxg_expect_eq history__file_written 0 "$(jq -e "select(.cidr==\"$ATT/32\" and .bans==1)" \
@@ -105,12 +124,18 @@ steps = 5s 1m
 window = 10m
 after = 2
 
+[logwatch]
+files = $MXG_TMP/mail.log
+auth_failures = 3
+
 [alert]
 command = $MXG_TMP/alert.sh
 min_interval = 1s
 EOC
+: >"$MXG_TMP/mail.log"
 start_run
 case_escalation
+case_logwatch
 case_lockdown_alert
 case_history
 kill -TERM "$RUN_PID"; wait "$RUN_PID" 2>/dev/null

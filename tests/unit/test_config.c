@@ -222,9 +222,9 @@ static void t_errors(const char *c)
 		const char *msg;
 	} t[] = {
 		{ "unknown_section", "[mxguard]\nmode = enforce\n\n[limits smtp]\nrate = 1/s\n", 4,
-		  "unknown section [limits smtp] (sections: mxguard, limit SERVICE, feed NAME, allow, escalation, alert)" },
+		  "unknown section [limits smtp] (sections: mxguard, limit SERVICE, feed NAME, allow, escalation, alert, logwatch, crowdsec)" },
 		{ "unknown_empty_section", "[mxguard]\n[bogus]\n", 2,
-		  "unknown section [bogus] (sections: mxguard, limit SERVICE, feed NAME, allow, escalation, alert)" },
+		  "unknown section [bogus] (sections: mxguard, limit SERVICE, feed NAME, allow, escalation, alert, logwatch, crowdsec)" },
 		{ "unknown_key", "[limit smtp]\nrate = 1/s\nbursts = 3\n", 3,
 		  "limit smtp: unknown key 'bursts' (keys: rate, burst, ports)" },
 		{ "unknown_key_mxguard", "[mxguard]\nrate = 1/s\n", 2,
@@ -606,6 +606,49 @@ out:
 	free(def);
 }
 
+/* [logwatch], [crowdsec] and the drop-rate alert: values and errors. */
+static void t_service_sections(const char *c)
+{
+	struct mxg_config_error e;
+	struct mxg_config cf;
+	int ret;
+
+	ret = parse("[logwatch]\nfiles = /var/log/mail.log -\nauth_failures = 5\n"
+		    "auth_window = 5m\nban_ttl = 2h\naccount_max_addresses = 4\n"
+		    "account_max_messages = 100\naccount_window = 30m\naccount_ban = yes\n"
+		    "[crowdsec]\nurl = http://127.0.0.1:8080/\napi_key_file = /etc/mxguard/cs.key\n"
+		    "interval = 5s\n[alert]\ncommand = /bin/true\ndrops_per_min = 5000\n",
+		    &cf, &e);
+	CHECK_EQ(nm(c, "ret"), 0, ret);
+	if (!ret) {
+		CHECK_EQ(nm(c, "logwatch"), 1, cf.logwatch);
+		CHECK_EQ(nm(c, "files"), 2, cf.n_lw_files);
+		CHECK_STR(nm(c, "stdin file"), "-", cf.lw_files[1]);
+		CHECK_EQ(nm(c, "auth_max"), 5, cf.lw_auth_max);
+		CHECK_EQ(nm(c, "auth_window"), 300, cf.lw_auth_window_s);
+		CHECK_EQ(nm(c, "ban_ttl"), 7200, cf.lw_ban_ttl_s);
+		CHECK_EQ(nm(c, "acct addrs"), 4, cf.lw_acct_max_addrs);
+		CHECK_EQ(nm(c, "acct msgs"), 100, cf.lw_acct_max_msgs);
+		CHECK_EQ(nm(c, "acct window"), 1800, cf.lw_acct_window_s);
+		CHECK_EQ(nm(c, "acct ban"), 1, cf.lw_acct_ban);
+		CHECK_STR(nm(c, "cs url"), "http://127.0.0.1:8080/", cf.cs_url);
+		CHECK_STR(nm(c, "cs key"), "/etc/mxguard/cs.key", cf.cs_key_file);
+		CHECK_EQ(nm(c, "cs interval"), 5, cf.cs_interval_s);
+		CHECK_EQ(nm(c, "drops_per_min"), 5000, cf.alert_drops_per_min);
+		mxg_config_free(&cf);
+	}
+	ret = parse("[logwatch]\nfiles = mail.log\n", &cf, &e);
+	CHECK_EQ(nm(c, "relative log path rc"), -EINVAL, ret);
+	CHECK_EQ(nm(c, "relative log path line"), 2, e.line);
+	ret = parse("[crowdsec]\nurl = ftp://x/\napi_key_file = /k\n", &cf, &e);
+	CHECK_EQ(nm(c, "bad url line"), 2, ret ? e.line : 0);
+	ret = parse("\n[crowdsec]\nurl = http://127.0.0.1:8080/\n", &cf, &e);
+	CHECK_EQ(nm(c, "missing key rc"), -EINVAL, ret);
+	CHECK(nm(c, "missing key named"), ret && strstr(e.msg, "api_key_file"));
+	ret = parse("[logwatch]\nfiles = /l\naccount_ban = maybe\n", &cf, &e);
+	CHECK_EQ(nm(c, "account_ban line"), 3, ret ? e.line : 0);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(const char *c);
@@ -621,6 +664,7 @@ static const struct {
 	{ "apply__changes_only_what_file_says", t_apply_partial },
 	{ "apply__ports_swap_in_any_order", t_apply_swap },
 	{ "example__parses_and_holds_defaults", t_example },
+	{ "service__logwatch_crowdsec_alert_sections", t_service_sections },
 };
 
 /* The source tree: the working directory (the runner's is the top level),
