@@ -129,7 +129,7 @@ FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
 FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) \
 	-fsanitize=fuzzer-no-link -MMD -MP -Ibpf -Iuser
 FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/user/%.o,\
-	user/addr.c user/units.c user/listfmt.c user/cfg.c user/config.c)
+	user/addr.c user/units.c user/listfmt.c user/cfg.c user/config.c user/logwatch.c)
 FUZZ_BINS     := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(FUZZ_DIR)/obj/%.o: %.c

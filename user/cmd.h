@@ -19,7 +19,7 @@ struct mxg_cmd {
 
 extern const struct mxg_cmd mxg_cmd_attach, mxg_cmd_detach, mxg_cmd_status,
 	mxg_cmd_limit, mxg_cmd_mode, mxg_cmd_allow, mxg_cmd_block,
-	mxg_cmd_stats, mxg_cmd_top, mxg_cmd_check, mxg_cmd_config,
+	mxg_cmd_stats, mxg_cmd_top, mxg_cmd_report, mxg_cmd_check, mxg_cmd_config,
 	mxg_cmd_dump, mxg_cmd_events, mxg_cmd_run;
 extern const struct mxg_cmd mxg_cmd_outbound, mxg_cmd_local; /* cmd_outbound.c */
 

@@ -287,11 +287,27 @@ static int cmp_rec(const void *a, const void *b)
 	return r ? r : (int)x->k.svc - (int)y->k.svc;
 }
 
+/* Average new connections per minute since the source was first seen (at
+ * least over one second): what the table can tell without a history. */
+static double agg_rate(const struct src_agg *a)
+{
+	double span = (double)(a->last_ns - a->first_ns) / 1e9;
+
+	return a->syns * 60.0 / (span < 1.0 ? 1.0 : span);
+}
+
+enum { BY_DROPS, BY_SYNS, BY_RATE };
+static int sort_by = BY_DROPS;
+
 static int cmp_agg(const void *a, const void *b)
 {
 	const struct src_agg *x = a, *y = b;
 	__u64 xd = x->drops + x->would_drops, yd = y->drops + y->would_drops;
 
+	if (sort_by == BY_RATE && agg_rate(x) != agg_rate(y))
+		return agg_rate(x) < agg_rate(y) ? 1 : -1;
+	if (sort_by == BY_SYNS && x->syns != y->syns)
+		return x->syns < y->syns ? 1 : -1;
 	if (xd != yd)
 		return xd < yd ? 1 : -1;
 	if (x->syns != y->syns)
@@ -358,6 +374,51 @@ out:
 	return 0;
 }
 
+/* Sort the records (only service svc when svc > 0) by source and sum each
+ * source's; *nrec becomes the number of records kept. */
+static int aggregate(struct src_rec *recs, size_t *nrec, int svc, __u64 now,
+		     struct src_agg **out, size_t *nagg)
+{
+	struct src_agg *aggs;
+	size_t i, n = 0;
+
+	for (i = 0; i < *nrec; i++)
+		if (svc <= 0 || recs[i].k.svc == (__u32)svc)
+			recs[n++] = recs[i];
+	*nrec = n;
+	if (n)
+		qsort(recs, n, sizeof(*recs), cmp_rec);
+	aggs = calloc(n ? n : 1, sizeof(*aggs));
+	if (!aggs)
+		return -ENOMEM;
+	*nagg = 0;
+	for (i = 0; i < n; i++) {
+		struct src_agg *a;
+		const struct mxg_src_val *v = &recs[i].v;
+
+		if (!*nagg || memcmp(&aggs[*nagg - 1].addr, &recs[i].k.addr,
+				     sizeof(recs[i].k.addr))) {
+			a = &aggs[(*nagg)++];
+			a->addr = recs[i].k.addr;
+			a->first = i;
+			a->first_ns = v->first_ns;
+		}
+		a = &aggs[*nagg - 1];
+		a->nrec++;
+		a->syns += v->syns;
+		a->drops += v->drops;
+		a->would_drops += v->would_drops;
+		if (v->first_ns < a->first_ns)
+			a->first_ns = v->first_ns;
+		if (v->last_ns > a->last_ns)
+			a->last_ns = v->last_ns;
+		if ((v->flags & MXG_SRCF_LIMITED) && !mxg_bucket_full(v->tat_ns, now))
+			a->limited = 1;
+	}
+	*out = aggs;
+	return 0;
+}
+
 static const char *src_status(const struct mxg_maps *m, const struct src_agg *a,
 			      char *feed, size_t len)
 {
@@ -379,9 +440,12 @@ static int do_top(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "service", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	int svc = 0;
 	struct src_rec *recs = NULL;
 	struct src_agg *aggs = NULL;
 	struct mxg_cfg *cfg = NULL;
@@ -392,9 +456,27 @@ static int do_top(int argc, char **argv)
 	struct mxg_maps m;
 	__u64 now;
 
-	while ((opt = mxg_getopt(&mxg_cmd_top, argc, argv, "jn:h", opts)) != -1) {
+	while ((opt = mxg_getopt(&mxg_cmd_top, argc, argv, "jn:b:s:h", opts)) != -1) {
 		switch (opt) {
 		case 'j': json = 1; break;
+		case 'b':
+			if (!strcmp(optarg, "drops"))
+				sort_by = BY_DROPS;
+			else if (!strcmp(optarg, "syns"))
+				sort_by = BY_SYNS;
+			else if (!strcmp(optarg, "rate"))
+				sort_by = BY_RATE;
+			else
+				return mxg_usage(&mxg_cmd_top, "invalid --by '%s': use syns, drops or rate",
+						 optarg);
+			break;
+		case 's':
+			svc = mxg_svc_by_name(optarg);
+			if (svc <= 0)
+				return mxg_usage(&mxg_cmd_top,
+						 "unknown service '%s': use smtp, submissions, submission, pop3, pop3s, imap or imaps",
+						 optarg);
+			break;
 		case 'n':
 			if (mxg_parse_u32(optarg, 1, 1000000, &limit, &why))
 				return mxg_usage(&mxg_cmd_top, "invalid -n '%s': %s", optarg, why);
@@ -421,35 +503,9 @@ static int do_top(int argc, char **argv)
 	if (err)
 		goto out;
 	now = mxg_mono_ns();
-	if (nrec)
-		qsort(recs, nrec, sizeof(*recs), cmp_rec);
-	aggs = calloc(nrec ? nrec : 1, sizeof(*aggs));
-	if (!aggs) {
-		err = -ENOMEM;
+	err = aggregate(recs, &nrec, svc, now, &aggs, &nagg);
+	if (err)
 		goto out;
-	}
-	for (i = 0; i < nrec; i++) {
-		struct src_agg *a;
-		const struct mxg_src_val *v = &recs[i].v;
-
-		if (!nagg || memcmp(&aggs[nagg - 1].addr, &recs[i].k.addr, sizeof(recs[i].k.addr))) {
-			a = &aggs[nagg++];
-			a->addr = recs[i].k.addr;
-			a->first = i;
-			a->first_ns = v->first_ns;
-		}
-		a = &aggs[nagg - 1];
-		a->nrec++;
-		a->syns += v->syns;
-		a->drops += v->drops;
-		a->would_drops += v->would_drops;
-		if (v->first_ns < a->first_ns)
-			a->first_ns = v->first_ns;
-		if (v->last_ns > a->last_ns)
-			a->last_ns = v->last_ns;
-		if ((v->flags & MXG_SRCF_LIMITED) && !mxg_bucket_full(v->tat_ns, now))
-			a->limited = 1;
-	}
 	if (nagg)
 		qsort(aggs, nagg, sizeof(*aggs), cmp_agg);
 	if (nagg > limit)
@@ -474,6 +530,7 @@ static int do_top(int argc, char **argv)
 			mxg_json_u64(&j, "syns", a->syns);
 			mxg_json_u64(&j, "drops", a->drops);
 			mxg_json_u64(&j, "would_drops", a->would_drops);
+			mxg_json_u64(&j, "rate_per_min", (__u64)(agg_rate(a) + 0.5));
 			mxg_json_time(&j, "first_seen", mxg_mono_to_unix(a->first_ns));
 			mxg_json_time(&j, "last_seen", mxg_mono_to_unix(a->last_ns));
 			mxg_json_str(&j, "status", st);
@@ -502,22 +559,23 @@ static int do_top(int argc, char **argv)
 	} else if (!nagg) {
 		printf("no sources seen yet\n");
 	} else {
-		static const char *head[] = { "SOURCE", "SYNS", "DROPS", "WOULD", "FIRST SEEN",
-					      "LAST SEEN", "STATUS", "SERVICES" };
+		static const char *head[] = { "SOURCE", "SYNS", "DROPS", "WOULD", "RATE/MIN",
+					      "FIRST SEEN", "LAST SEEN", "STATUS", "SERVICES" };
 		struct mxg_table t;
 
-		mxg_table_init(&t, 8, head, 0xe);
+		mxg_table_init(&t, 9, head, 0x1e);
 		for (i = 0; i < nagg; i++) {
 			const struct src_agg *a = &aggs[i];
 			char as[MXG_CIDR_STRLEN], sy[16], dr[16], wd[16], fs[32], ls[32];
-			char st[64], feed[MXG_FEED_NAME_LEN + 8], svcs[128];
-			const char *cells[8] = { as, sy, dr, wd, fs, ls, st, svcs };
+			char st[64], feed[MXG_FEED_NAME_LEN + 8], svcs[128], rt[24];
+			const char *cells[9] = { as, sy, dr, wd, rt, fs, ls, st, svcs };
 			size_t off = 0;
 
 			mxg_addr_format(&a->addr, as, sizeof(as));
 			mxg_format_count(a->syns, sy, sizeof(sy));
 			mxg_format_count(a->drops, dr, sizeof(dr));
 			mxg_format_count(a->would_drops, wd, sizeof(wd));
+			snprintf(rt, sizeof(rt), "%.1f", agg_rate(a));
 			mxg_format_time(mxg_mono_to_unix(a->first_ns), fs, sizeof(fs));
 			mxg_format_time(mxg_mono_to_unix(a->last_ns), ls, sizeof(ls));
 			snprintf(st, sizeof(st), "%s", src_status(&m, a, feed, sizeof(feed)));
@@ -544,7 +602,7 @@ out:
 
 const struct mxg_cmd mxg_cmd_top = {
 	.name = "top",
-	.synopsis = "top [-n N] [--json]",
+	.synopsis = "top [-n N] [--by syns|drops|rate] [--service SERVICE] [--json]",
 	.summary = "the sources that opened or were refused the most connections",
 	.help =
 	"Sources tracked by the program (IPv4 /32, IPv6 /64 by default), ranked by\n"
@@ -556,8 +614,204 @@ const struct mxg_cmd mxg_cmd_top = {
 	"addresses, the quietest sources are forgotten first.\n\n"
 	"Options:\n"
 	"  -n N     show N sources (default 20)\n"
+	"  --by K   rank by drops (refused plus would-be-refused, default), syns,\n"
+	"           or rate (new connections per minute, averaged since first seen)\n"
+	"  --service S  only that service's records\n"
 	"  --json   {time, tracked, sources[{addr, syns, drops, would_drops,\n"
+	"           rate_per_min,\n"
 	"           first_seen, last_seen, status, feed, services{SERVICE{syns,\n"
 	"           drops, would_drops, tokens, limited}}}]}\n",
 	.run = do_top,
+};
+
+/* ---- report --------------------------------------------------------------- */
+
+/* "Looks like an MTA": seen for ten minutes or more, at least ten new
+ * connections, and on average no faster than its service's sustained rate:
+ * a steady peer whose bursts hit the limit, not a flood. */
+#define MTA_MIN_SPAN_NS (600ull * 1000000000ull)
+#define MTA_MIN_SYNS 10
+
+static int is_mta_like(const struct src_rec *r, const struct mxg_cfg *c)
+{
+	const struct mxg_limit *l = &c->limit[r->k.svc < MXG_SVC_MAX ? r->k.svc : 0];
+	__u64 span = r->v.last_ns - r->v.first_ns;
+	double rate, allowed;
+
+	if (!(r->v.drops + r->v.would_drops) || r->v.syns < MTA_MIN_SYNS ||
+	    span < MTA_MIN_SPAN_NS || !l->interval_ns)
+		return 0;
+	rate = r->v.syns / (span / 1e9);
+	allowed = 1e9 / (double)l->interval_ns;
+	return rate <= allowed;
+}
+
+static int do_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static const unsigned would[] = { MXG_R_LIMIT_WOULD, MXG_R_PLIMIT_WOULD, MXG_R_BLOCK_WOULD };
+	static const unsigned did[] = { MXG_R_LIMIT, MXG_R_PLIMIT, MXG_R_BLOCK, MXG_R_LOCKDOWN };
+	__u64 cnt[MXG_NCOUNTERS], allow_hits = 0;
+	struct mxg_allow_entry *allow = NULL;
+	struct src_rec *recs = NULL;
+	struct mxg_cfg *c = NULL;
+	size_t nrec = 0, nallow = 0, i, nmta = 0, nrefused = 0;
+	int opt, err, json = 0;
+	struct mxg_json j;
+	struct mxg_maps m;
+	unsigned s, r;
+
+	while ((opt = mxg_getopt(&mxg_cmd_report, argc, argv, "jh", opts)) != -1) {
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'h': mxg_cmd_help(&mxg_cmd_report); return 0;
+		default: return -EINVAL;
+		}
+	}
+	err = mxg_want_args(&mxg_cmd_report, argc, argv, 0, "");
+	if (err)
+		return err;
+	err = mxg_maps_open_ro(&m);
+	if (err)
+		return err;
+	c = mxg_cfg_load(&m);
+	err = c ? mxg_stats_read(&m, cnt) : -EIO;
+	if (!err)
+		err = mxg_allow_all(&m, &allow, &nallow);
+	if (!err)
+		err = read_sources(&m, &recs, &nrec);
+	if (err)
+		goto out;
+	for (i = 0; i < nallow; i++)
+		allow_hits += allow[i].v.hits;
+	/* An allowlisted source never reaches the buckets; a record of one
+	 * with refusals would be from before it was allowlisted. */
+	for (i = 0; i < nrec; i++) {
+		if (recs[i].v.drops + recs[i].v.would_drops &&
+		    mxg_allow_overlap(allow, nallow, &(struct mxg_cidr){ .addr = recs[i].k.addr,
+				      .plen = 128 }, NULL))
+			nrefused++;
+		nmta += is_mta_like(&recs[i], c);
+	}
+
+	if (json) {
+		mxg_json_init(&j, stdout);
+		mxg_json_obj(&j, NULL);
+		mxg_json_time(&j, "time", mxg_unix_s());
+		mxg_json_str(&j, "mode", mxg_mode_name(c->mode));
+		mxg_json_time(&j, "mode_since", c->mode_since_s);
+		mxg_json_obj(&j, "services");
+		for (s = 1; s < MXG_SVC_MAX; s++) {
+			mxg_json_obj(&j, mxg_svc_name(s));
+			mxg_json_obj(&j, "would_drop");
+			for (r = 0; r < 3; r++)
+				mxg_json_u64(&j, mxg_reason_name(would[r]), cnt[MXG_COUNTER_IDX(s, would[r])]);
+			mxg_json_obj_end(&j);
+			mxg_json_obj(&j, "dropped");
+			for (r = 0; r < 4; r++)
+				mxg_json_u64(&j, mxg_reason_name(did[r]), cnt[MXG_COUNTER_IDX(s, did[r])]);
+			mxg_json_obj_end(&j);
+			mxg_json_obj_end(&j);
+		}
+		mxg_json_obj_end(&j);
+		mxg_json_obj(&j, "allowlist");
+		mxg_json_u64(&j, "entries", nallow);
+		mxg_json_u64(&j, "hits", allow_hits);
+		mxg_json_u64(&j, "refused_sources", nrefused);
+		mxg_json_obj_end(&j);
+		mxg_json_arr(&j, "mta_like");
+		for (i = 0; i < nrec; i++) {
+			char as[MXG_CIDR_STRLEN];
+
+			if (!is_mta_like(&recs[i], c))
+				continue;
+			mxg_addr_format(&recs[i].k.addr, as, sizeof(as));
+			mxg_json_obj(&j, NULL);
+			mxg_json_str(&j, "addr", as);
+			mxg_json_str(&j, "service", mxg_svc_name(recs[i].k.svc));
+			mxg_json_u64(&j, "syns", recs[i].v.syns);
+			mxg_json_u64(&j, "span_s", (recs[i].v.last_ns - recs[i].v.first_ns) / 1000000000ull);
+			mxg_json_u64(&j, "drops", recs[i].v.drops);
+			mxg_json_u64(&j, "would_drops", recs[i].v.would_drops);
+			mxg_json_obj_end(&j);
+		}
+		mxg_json_arr_end(&j);
+		mxg_json_obj_end(&j);
+		mxg_json_done(&j);
+		goto out;
+	}
+
+	{
+		static const char *head[] = { "SERVICE", "WOULD: LIMIT", "NETWORK", "BLOCK",
+					      "DROPPED: LIMIT", "NETWORK", "BLOCK", "LOCKDOWN" };
+		char since[32];
+		struct mxg_table t;
+
+		mxg_format_time(c->mode_since_s, since, sizeof(since));
+		printf("mode %s since %s\n\nWhat enforcing would have dropped (monitor), and what was dropped:\n",
+		       mxg_mode_name(c->mode), since);
+		mxg_table_init(&t, 8, head, 0xfe);
+		for (s = 1; s < MXG_SVC_MAX; s++) {
+			char b[7][24];
+			const char *cells[8] = { mxg_svc_name(s), b[0], b[1], b[2], b[3], b[4], b[5], b[6] };
+
+			for (r = 0; r < 3; r++)
+				mxg_format_count(cnt[MXG_COUNTER_IDX(s, would[r])], b[r], sizeof(b[r]));
+			for (r = 0; r < 4; r++)
+				mxg_format_count(cnt[MXG_COUNTER_IDX(s, did[r])], b[3 + r], sizeof(b[3 + r]));
+			mxg_table_row(&t, cells);
+		}
+		mxg_table_print(&t, stdout);
+		mxg_table_free(&t);
+	}
+	printf("\nAllowlist: %zu entries, %llu packets passed; refused sources in it: %zu%s\n",
+	       nallow, (unsigned long long)allow_hits, nrefused,
+	       nrefused ? " (records from before they were allowlisted)" : " (never)");
+	if (!nmta) {
+		printf("No source that looks like an MTA (steady for 10+ min, within the\nsustained rate) would have been limited.\n");
+		goto out;
+	}
+	printf("\nSources that look like MTAs (steady for 10+ min, within the sustained rate)\nbut hit the burst; consider 'mxguard allow add ADDR --comment ...':\n");
+	for (i = 0; i < nrec; i++) {
+		char as[MXG_CIDR_STRLEN];
+
+		if (!is_mta_like(&recs[i], c))
+			continue;
+		mxg_addr_format(&recs[i].k.addr, as, sizeof(as));
+		printf("  %-40s %-12s %llu syns over %llu min, %llu refused or would be\n", as,
+		       mxg_svc_name(recs[i].k.svc), (unsigned long long)recs[i].v.syns,
+		       (unsigned long long)((recs[i].v.last_ns - recs[i].v.first_ns) / 60000000000ull),
+		       (unsigned long long)(recs[i].v.drops + recs[i].v.would_drops));
+	}
+out:
+	free(recs);
+	free(allow);
+	free(c);
+	mxg_maps_close(&m);
+	return err;
+}
+
+const struct mxg_cmd mxg_cmd_report = {
+	.name = "report",
+	.synopsis = "report [--json]",
+	.summary = "one screen: what enforcing would drop, partners, MTA-like sources",
+	.help =
+	"Before enforcing a new limit, run 'mxguard mode monitor' for a while,\n"
+	"then ask: what would enforce have dropped, per service (limit, network\n"
+	"limit, blocklist), and what was actually dropped; whether any allowlisted\n"
+	"address was refused (the program never does: allowlisted sources never\n"
+	"reach the buckets); and which sources look like MTAs (seen for ten\n"
+	"minutes or more, ten or more connections, on average within the\n"
+	"service's sustained rate) yet hit the burst: candidates for the\n"
+	"allowlist rather than victims of the limit.\n\n"
+	"Options:\n"
+	"  --json   {time, mode, mode_since, services{SERVICE{would_drop{limit_would,\n"
+	"           prefix_limit_would, block_would}, dropped{limit, prefix_limit,\n"
+	"           block, lockdown}}}, allowlist{entries, hits, refused_sources},\n"
+	"           mta_like[{addr, service, syns, span_s, drops, would_drops}]}\n",
+	.run = do_report,
 };

@@ -43,6 +43,19 @@ case_bad_input() {
 	expect_fail bad_input__del_absent 2 "198.18.9.9/32 is not in the allowlist" allow del 198.18.9.9
 	expect_fail bad_input__detach_unknown 2 "not attached to 'mxg-nosuch0'" detach mxg-nosuch0
 	expect_fail bad_input__too_broad 2 "broader than /8" block add 198.0.0.0/7
+	expect_fail bad_input__top_by 2 "invalid --by 'fortnight'" top --by fortnight
+	expect_fail bad_input__top_service 2 "unknown service 'smtpx'" top --service smtpx
+}
+
+case_report() {
+	local out
+	M allow add 198.18.0.5 --comment "partner" >/dev/null
+	out=$(M report --json)
+	mxg_expect_eq report__allowlist_entries 1 "$(mxg_jq .allowlist.entries "$out")"
+	mxg_expect_eq report__no_refused_partner 0 "$(mxg_jq .allowlist.refused_sources "$out")"
+	mxg_expect_eq report__services 7 "$(mxg_jq '.services|length' "$out")"
+	out=$(M top --by rate --service smtp --json)
+	mxg_expect_eq top__by_rate_json_ok 0 "$(mxg_jq '.sources|length' "$out")"
 }
 
 case_privileges() {
@@ -59,7 +72,7 @@ case_privileges() {
 
 case_help() {
 	local c out rc
-	for c in attach detach status mode limit allow block stats top check; do
+	for c in attach detach status mode limit allow block stats top report check dump events run config outbound local; do
 		out=$("$MXG_BIN" "$c" --help); rc=$?
 		mxg_expect_eq "help__${c}_exit0" 0 "$rc"
 		mxg_expect_match "help__${c}_usage" "^Usage:.*mxguard $c" "$(tr '\n' ' ' <<<"$out")"
@@ -87,4 +100,5 @@ case_help
 case_privileges
 case_attach_idempotent
 case_bad_input
+case_report
 mxg_done
