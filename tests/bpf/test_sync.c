@@ -724,16 +724,24 @@ static int make_common(struct probe *p)
 	return err;
 }
 
-static int sync_probe(const struct probe *common, size_t ncommon)
+/* trigger != NULL: SIGKILL the controller as soon as that source (one the
+ * new list adds) drops, i.e. after its adds and before or during its
+ * removals: a sync half applied. Checks named kill9__*. */
+static int sync_probe(const struct probe *common, size_t ncommon,
+		      const struct probe *trigger)
 {
+	unsigned kill_ms = trigger ? 1 : 0;
 	char *argv[] = { "timeout", "-k", "2", CMD_TIMEOUT, "ip", "netns", "exec",
 			 G.ns, G.bin, "block", "sync", NULL, "--feed", "probe",
 			 NULL };
 	char p_new[256], out[256], err[256];
 	__u64 t0, t1, deadline;
 	size_t probes = 0, missed = 0, errs = 0, i = 0, b;
-	int rc, st, timed_out = 0;
+	int rc, st, timed_out = 0, killed = 0;
 	pid_t pid, w;
+	/* Without timeout(1) in front, the PID is mxguard itself (ip netns
+	 * exec execs it), so SIGKILL reaches the controller. */
+	char **av = kill_ms ? argv + 4 : argv;
 
 	tmp_path(p_new, sizeof(p_new), "new.txt");
 	tmp_path(out, sizeof(out), "sync.out");
@@ -741,7 +749,7 @@ static int sync_probe(const struct probe *common, size_t ncommon)
 	argv[11] = p_new;
 	t0 = mono_ns();
 	deadline = t0 + SYNC_DEADLINE_S * NS_PER_S;
-	pid = spawn(argv, out, err);
+	pid = spawn(av, out, err);
 	if (pid < 0) {
 		fail_setup("fork block sync", strerror(-pid));
 		return -1;
@@ -756,13 +764,17 @@ static int sync_probe(const struct probe *common, size_t ncommon)
 			fail_setup("waitpid block sync", strerror(errno));
 			return -1;
 		}
+		if (trigger && !killed && probe_run(trigger) == XDP_DROP) {
+			kill(pid, SIGKILL);
+			killed = 1;
+		}
 		if (mono_ns() > deadline) {
 			kill(pid, SIGTERM);
 			waitpid(pid, &st, 0);
 			timed_out = 1;
 			break;
 		}
-		for (b = 0; b < 64; b++, i = (i + 1) % ncommon) {
+		for (b = 0; b < (trigger && !killed ? 1u : 64u); b++, i = (i + 1) % ncommon) {
 			const struct probe *p = &common[i];
 			int act = probe_run(p);
 
@@ -782,6 +794,20 @@ static int sync_probe(const struct probe *common, size_t ncommon)
 	G.child = 0;
 	t1 = mono_ns();
 	rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (kill_ms) {
+		printf("# kill9: %zu probes in %.2f s, %zu not dropped, %zu errors\n",
+		       probes, (t1 - t0) / 1e9, missed, errs);
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
+			printf("PASS kill9__controller_killed_after_its_adds\n");
+			check_passed++;
+		} else {
+			printf("SKIP kill9__controller_killed_after_its_adds: the sync finished (exit %d) before the kill landed\n",
+			       rc);
+		}
+		CHECK_EQ("kill9__every_common_probe_dropped", 0, missed);
+		CHECK_EQ("kill9__no_test_run_errors", 0, errs);
+		return 0;
+	}
 	printf("# sync: %zu probes in %.2f s while it ran (%.0f/s), %zu not dropped, %zu errors; it said: %s\n",
 	       probes, (t1 - t0) / 1e9, probes / ((t1 - t0) / 1e9), missed, errs,
 	       first_line("sync.out"));
@@ -882,7 +908,46 @@ int main(int argc, char **argv)
 	CHECK_EQ("sync__unlisted_control_passes", XDP_PASS, probe_run(&ctl));
 	check_all("sync__to_be_removed_drop_before", removed, 4 * 25, XDP_DROP);
 
-	if (sync_probe(common, N_COMMON))
+	/* A controller killed half-way through the sync: the program keeps
+	 * filtering, no common entry is missing, the pins still open; the
+	 * real sync below then finishes the job. */
+	{
+		/* An added source no old entry covers yet: when it drops,
+		 * the sync has written its adds. */
+		const struct probe *trig = NULL;
+
+		static struct probe ack;
+
+		/* An ACK, not a SYN: a block drops it, a rate limit does not,
+		 * so probing it over and over cannot fire the trigger. */
+		for (j = 0; j < nadd && !trig; j++) {
+			struct frame_spec fs = {
+				.l3 = strchr(added[j].src, ':') ? FRAME_IPV6 : FRAME_IPV4,
+				.src = added[j].src, .dport = 25,
+				.tcp_flags = FRAME_TCP_ACK,
+			};
+			int len = frame_build(&fs, ack.frame, sizeof(ack.frame), NULL);
+
+			if (len < 0)
+				break;
+			ack.len = len;
+			ack.kind = added[j].kind;
+			snprintf(ack.src, sizeof(ack.src), "%s", added[j].src);
+			if (probe_run(&ack) == XDP_PASS)
+				trig = &ack;
+		}
+		if (!trig) {
+			fail_setup("kill9 trigger", "every added source drops already");
+			return CHECK_DONE();
+		}
+		if (sync_probe(common, N_COMMON, trig))
+			return CHECK_DONE();
+	}
+	check_all("kill9__common_sources_drop_after", common, N_COMMON, XDP_DROP);
+	rc = mxg("status", "--json", NULL);
+	CHECK_EQ("kill9__pins_still_open", 0, rc);
+
+	if (sync_probe(common, N_COMMON, NULL))
 		return CHECK_DONE();
 
 	check_all("sync__common_sources_drop_after", common, N_COMMON, XDP_DROP);
