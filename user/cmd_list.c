@@ -6,16 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
+#include "feeds.h"
 #include "lists.h"
 #include "log.h"
 #include "maps.h"
 #include "out.h"
 #include "units.h"
 
-/* Blocks broader than these need --force: one typo must not cut off a
- * continent. */
-#define MXG_BLOCK_MIN_V4 8
-#define MXG_BLOCK_MIN_V6 24
 
 static int parse_cidr(const struct mxg_cmd *c, const char *s,
 		      struct mxg_cidr *out)
@@ -112,43 +109,51 @@ static int allow_add(int argc, char **argv)
 	return err;
 }
 
-static int allow_del(int argc, char **argv)
+/* "del CIDR" of either list: exactly this prefix, or an error naming it. */
+static int list_del(const struct mxg_cmd *cmd, int argc, char **argv,
+		    int (*del)(const struct mxg_maps *, const struct mxg_cidr *),
+		    const char *list)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	char cs[MXG_CIDR_STRLEN];
 	struct mxg_cidr c;
 	struct mxg_maps m;
-	char cs[MXG_CIDR_STRLEN];
 	int opt, err;
 
-	while ((opt = mxg_getopt(&mxg_cmd_allow, argc, argv, "h", opts)) != -1) {
+	while ((opt = mxg_getopt(cmd, argc, argv, "h", opts)) != -1) {
 		if (opt == 'h') {
-			mxg_cmd_help(&mxg_cmd_allow);
+			mxg_cmd_help(cmd);
 			return 0;
 		}
 		return -EINVAL;
 	}
-	err = mxg_want_args(&mxg_cmd_allow, argc, argv, 1, "address or CIDR");
+	err = mxg_want_args(cmd, argc, argv, 1, "address or CIDR");
 	if (err)
 		return err;
-	err = parse_cidr(&mxg_cmd_allow, argv[optind], &c);
+	err = parse_cidr(cmd, argv[optind], &c);
 	if (err)
 		return err;
 	err = mxg_maps_open_rw(&m);
 	if (err)
 		return err;
 	cidr_str(&c, cs);
-	err = mxg_allow_del(&m, &c);
+	err = del(&m, &c);
 	if (err == -ENOENT)
-		mxg_err("%s is not in the allowlist", cs);
+		mxg_err("%s is not in the %s", cs, list);
 	else if (err)
 		mxg_err("cannot delete %s: %s", cs, strerror(-err));
 	else
-		printf("removed %s from the allowlist\n", cs);
+		printf("removed %s from the %s\n", cs, list);
 	mxg_maps_close(&m);
 	return err;
+}
+
+static int allow_del(int argc, char **argv)
+{
+	return list_del(&mxg_cmd_allow, argc, argv, mxg_allow_del, "allowlist");
 }
 
 static void print_time_cell(__u64 unix_s, char *buf, size_t len)
@@ -371,41 +376,7 @@ out:
 
 static int block_del(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	char cs[MXG_CIDR_STRLEN];
-	struct mxg_cidr c;
-	struct mxg_maps m;
-	int opt, err;
-
-	while ((opt = mxg_getopt(&mxg_cmd_block, argc, argv, "h", opts)) != -1) {
-		if (opt == 'h') {
-			mxg_cmd_help(&mxg_cmd_block);
-			return 0;
-		}
-		return -EINVAL;
-	}
-	err = mxg_want_args(&mxg_cmd_block, argc, argv, 1, "address or CIDR");
-	if (err)
-		return err;
-	err = parse_cidr(&mxg_cmd_block, argv[optind], &c);
-	if (err)
-		return err;
-	err = mxg_maps_open_rw(&m);
-	if (err)
-		return err;
-	cidr_str(&c, cs);
-	err = mxg_block_del(&m, &c);
-	if (err == -ENOENT)
-		mxg_err("%s is not in the blocklist", cs);
-	else if (err)
-		mxg_err("cannot delete %s: %s", cs, strerror(-err));
-	else
-		printf("removed %s from the blocklist\n", cs);
-	mxg_maps_close(&m);
-	return err;
+	return list_del(&mxg_cmd_block, argc, argv, mxg_block_del, "blocklist");
 }
 
 struct block_list_ctx {

@@ -226,7 +226,6 @@ int mxg_allow_load(int argc, char **argv)
 	const char *comment = NULL;
 	struct mxg_list l;
 	struct mxg_maps m;
-	size_t i;
 	int opt, err;
 
 	while ((opt = mxg_getopt(&mxg_cmd_allow, argc, argv, "c:h", opts)) != -1) {
@@ -248,20 +247,7 @@ int mxg_allow_load(int argc, char **argv)
 	err = read_list(argv[optind], &l);
 	if (err)
 		goto out_maps;
-	for (i = 0; i < l.n && !err; i++) {
-		struct mxg_allow_val v;
-
-		if (mxg_allow_get(&m, &l.v[i].cidr, &v)) {
-			memset(&v, 0, sizeof(v));
-			v.added_s = mxg_unix_s();
-		}
-		memset(v.comment, 0, sizeof(v.comment));
-		/* The line's own comment names the partner; --comment is the
-		 * default for lines without one. */
-		snprintf(v.comment, sizeof(v.comment), "%s",
-			 l.v[i].note[0] ? l.v[i].note : comment ? comment : "");
-		err = mxg_allow_put(&m, &l.v[i].cidr, &v);
-	}
+	err = mxg_allow_apply(&m, &l, comment);
 	if (!err)
 		printf("allowlisted %zu entries from %s\n", l.n,
 		       !strcmp(argv[optind], "-") ? "<stdin>" : argv[optind]);

@@ -316,7 +316,6 @@ static int attach_all(struct svc *s)
 static void load_allow_files(struct svc *s, struct mxg_maps *m)
 {
 	unsigned i;
-	size_t k;
 
 	for (i = 0; i < s->conf.n_allow_files; i++) {
 		struct mxg_list l;
@@ -328,17 +327,7 @@ static void load_allow_files(struct svc *s, struct mxg_maps *m)
 			     e.file, e.line, e.msg);
 			continue;
 		}
-		for (k = 0; k < l.n && !err; k++) {
-			struct mxg_allow_val v;
-
-			if (mxg_allow_get(m, &l.v[k].cidr, &v)) {
-				memset(&v, 0, sizeof(v));
-				v.added_s = mxg_unix_s();
-			}
-			memset(v.comment, 0, sizeof(v.comment));
-			snprintf(v.comment, sizeof(v.comment), "%s", l.v[k].note);
-			err = mxg_allow_put(m, &l.v[k].cidr, &v);
-		}
+		err = mxg_allow_apply(m, &l, NULL);
 		slog(err ? "error" : "info", "allow file loaded", "file=%s entries=%zu",
 		     s->conf.allow_files[i], l.n);
 		mxg_list_free(&l);

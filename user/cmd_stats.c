@@ -315,62 +315,44 @@ static int cmp_agg(const void *a, const void *b)
 	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
 }
 
-/* Every source record, read in batches. */
+struct src_collect {
+	struct src_rec *v;
+	size_t n, cap;
+};
+
+static int src_collect_cb(const void *k, const void *v, void *ctx)
+{
+	struct src_collect *c = ctx;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		struct src_rec *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->v = nv;
+		c->cap = cap;
+	}
+	memcpy(&c->v[c->n].k, k, sizeof(c->v[c->n].k));
+	memcpy(&c->v[c->n].v, v, sizeof(c->v[c->n].v));
+	c->n++;
+	return 0;
+}
+
+/* Every source record. */
 static int read_sources(const struct mxg_maps *m, struct src_rec **out,
 			size_t *n)
 {
-	enum { B = 4096 };
-	struct mxg_src_key *keys = calloc(B, sizeof(*keys));
-	struct mxg_src_val *vals = calloc(B, sizeof(*vals));
-	struct src_rec *v = NULL;
-	size_t cnt = 0, cap = 0;
-	__u32 in = 0, outb = 0, count, i;
-	int first = 1, done = 0, err = 0;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct src_collect c = { 0 };
+	int err = mxg_map_each(m->src, sizeof(struct mxg_src_key),
+			       sizeof(struct mxg_src_val), src_collect_cb, &c);
 
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (!done) {
-		count = B;
-		if (bpf_map_lookup_batch(m->src, first ? NULL : &in, &outb, keys,
-					 vals, &count, &opts)) {
-			if (errno != ENOENT) {
-				err = mxg_sys(-errno);
-				mxg_err("cannot read the source table: %s", strerror(errno));
-				goto out;
-			}
-			done = 1;
-		}
-		first = 0;
-		in = outb;
-		if (cnt + count > cap) {
-			struct src_rec *nv;
-
-			cap = (cnt + count) * 2;
-			nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				err = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-		}
-		for (i = 0; i < count; i++) {
-			v[cnt].k = keys[i];
-			v[cnt].v = vals[i];
-			cnt++;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
 	if (err) {
-		free(v);
+		free(c.v);
 		return err;
 	}
-	*out = v;
-	*n = cnt;
+	*out = c.v;
+	*n = c.n;
 	return 0;
 }
 

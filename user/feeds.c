@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Whole lists into the blocklist: check, load, sync. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -215,6 +216,27 @@ out:
 	free(gone);
 	free(cidrs);
 	free(vals);
+	return err;
+}
+
+int mxg_allow_apply(const struct mxg_maps *m, const struct mxg_list *l,
+		    const char *def)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < l->n && !err; i++) {
+		struct mxg_allow_val v;
+
+		if (mxg_allow_get(m, &l->v[i].cidr, &v)) {
+			memset(&v, 0, sizeof(v));
+			v.added_s = mxg_unix_s();
+		}
+		memset(v.comment, 0, sizeof(v.comment));
+		snprintf(v.comment, sizeof(v.comment), "%s",
+			 l->v[i].note[0] ? l->v[i].note : def ? def : "");
+		err = mxg_allow_put(m, &l->v[i].cidr, &v);
+	}
 	return err;
 }
 

@@ -47,6 +47,12 @@ int mxg_feed_load(const struct mxg_maps *m, const struct mxg_list *l,
 int mxg_feed_sync(const struct mxg_maps *m, const struct mxg_list *l,
 		  const struct mxg_apply *a, struct mxg_apply_result *r);
 
+/* Add or update every entry of l in the allowlist, keeping hit counts and
+ * the time added; a line's own comment names the partner, def (may be
+ * NULL) is used for lines without one. */
+int mxg_allow_apply(const struct mxg_maps *m, const struct mxg_list *l,
+		    const char *def);
+
 /* Stamp the feed's last load/sync time. */
 void mxg_feed_touch(const struct mxg_maps *m, int feed_id);
 

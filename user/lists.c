@@ -9,45 +9,11 @@
 
 #define BATCH 4096
 
-/* Every entry of an LPM trie, read in batches (the kernel's generic batch
- * walk: one syscall per BATCH entries instead of two per entry). */
+/* Every entry of an LPM trie. */
 static int lpm_each(int fd, size_t vsize,
-		    int (*cb)(const struct mxg_lpm_key *k, const void *v, void *ctx),
-		    void *ctx)
+		    int (*cb)(const void *k, const void *v, void *ctx), void *ctx)
 {
-	struct mxg_lpm_key *keys = calloc(BATCH, sizeof(*keys));
-	char *vals = calloc(BATCH, vsize);
-	struct mxg_lpm_key in, out;
-	int first = 1, done = 0, ret = 0;
-	__u32 count, i;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-
-	if (!keys || !vals) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (!done) {
-		count = BATCH;
-		if (bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals,
-					 &count, &opts)) {
-			if (errno != ENOENT) {
-				ret = mxg_sys(-errno);
-				goto out;
-			}
-			done = 1;
-		}
-		first = 0;
-		in = out;
-		for (i = 0; i < count; i++) {
-			ret = cb(&keys[i], vals + (size_t)i * vsize, ctx);
-			if (ret)
-				goto out;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	return ret;
+	return mxg_map_each(fd, sizeof(struct mxg_lpm_key), vsize, cb, ctx);
 }
 
 struct allow_ctx {
@@ -55,7 +21,7 @@ struct allow_ctx {
 	void *ctx;
 };
 
-static int allow_cb(const struct mxg_lpm_key *k, const void *v, void *ctx)
+static int allow_cb(const void *k, const void *v, void *ctx)
 {
 	struct allow_ctx *a = ctx;
 	struct mxg_allow_entry e;
@@ -79,7 +45,7 @@ struct block_ctx {
 	void *ctx;
 };
 
-static int block_trie_cb(const struct mxg_lpm_key *k, const void *v, void *ctx)
+static int block_trie_cb(const void *k, const void *v, void *ctx)
 {
 	struct block_ctx *b = ctx;
 	struct mxg_block_entry e;
@@ -89,48 +55,16 @@ static int block_trie_cb(const struct mxg_lpm_key *k, const void *v, void *ctx)
 	return b->cb(&e, b->ctx);
 }
 
-/* The hash is read in batches: a million entries in a few hundred calls. */
-static int block_hash_each(const struct mxg_maps *m, struct block_ctx *b)
+static int block_hash_cb(const void *k, const void *v, void *ctx)
 {
-	union mxg_addr *keys = calloc(BATCH, sizeof(*keys));
-	struct mxg_block_val *vals = calloc(BATCH, sizeof(*vals));
-	__u32 in = 0, out = 0, count, i;
-	int first = 1, err = 0, done = 0;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct block_ctx *b = ctx;
+	struct mxg_block_entry e;
 
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (!done) {
-		count = BATCH;
-		if (bpf_map_lookup_batch(m->block_h, first ? NULL : &in, &out,
-					 keys, vals, &count, &opts)) {
-			if (errno != ENOENT) {
-				err = mxg_sys(-errno);
-				mxg_err("cannot read the blocklist: %s", strerror(errno));
-				goto out;
-			}
-			done = 1;
-		}
-		first = 0;
-		in = out;
-		for (i = 0; i < count; i++) {
-			struct mxg_block_entry e;
-
-			e.cidr.addr = keys[i];
-			e.cidr.plen = 128;
-			e.cidr.v4 = mxg_addr_is_v4(&keys[i]);
-			e.v = vals[i];
-			err = b->cb(&e, b->ctx);
-			if (err)
-				goto out;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+	memcpy(&e.cidr.addr, k, sizeof(e.cidr.addr));
+	e.cidr.plen = 128;
+	e.cidr.v4 = mxg_addr_is_v4(&e.cidr.addr);
+	memcpy(&e.v, v, sizeof(e.v));
+	return b->cb(&e, b->ctx);
 }
 
 int mxg_block_each(const struct mxg_maps *m,
@@ -140,7 +74,9 @@ int mxg_block_each(const struct mxg_maps *m,
 	struct block_ctx b = { cb, ctx };
 	int err;
 
-	err = block_hash_each(m, &b);
+	/* A million exact entries in a few hundred batch calls. */
+	err = mxg_map_each(m->block_h, sizeof(union mxg_addr),
+			   sizeof(struct mxg_block_val), block_hash_cb, &b);
 	if (err)
 		return err;
 	return lpm_each(m->block_t, sizeof(struct mxg_block_val), block_trie_cb, &b);

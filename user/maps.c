@@ -362,6 +362,51 @@ int mxg_cfg_store(const struct mxg_maps *m, const struct mxg_cfg *c)
 	return 0;
 }
 
+#define MAP_BATCH 4096
+
+int mxg_map_each(int fd, size_t ksize, size_t vsize,
+		 int (*cb)(const void *k, const void *v, void *ctx), void *ctx)
+{
+	/* The batch token is a bucket index for hashes and a key for tries:
+	 * room for either. */
+	size_t tsize = ksize > sizeof(__u64) ? ksize : sizeof(__u64);
+	char *keys = calloc(MAP_BATCH, ksize), *vals = calloc(MAP_BATCH, vsize);
+	char *in = calloc(1, tsize), *out = calloc(1, tsize);
+	int first = 1, done = 0, ret = 0;
+	__u32 count, i;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (!keys || !vals || !in || !out) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (!done) {
+		count = MAP_BATCH;
+		if (bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, vals,
+					 &count, &opts)) {
+			if (errno != ENOENT) {
+				ret = mxg_sys(-errno);
+				mxg_err("cannot read a map: %s", strerror(errno));
+				goto out;
+			}
+			done = 1;
+		}
+		first = 0;
+		memcpy(in, out, tsize);
+		for (i = 0; i < count; i++) {
+			ret = cb(keys + (size_t)i * ksize, vals + (size_t)i * vsize, ctx);
+			if (ret)
+				goto out;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	free(in);
+	free(out);
+	return ret;
+}
+
 int mxg_stats_read(const struct mxg_maps *m, __u64 *out)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -68,6 +68,12 @@ int mxg_lock(struct mxg_maps *m, int wait_s);
 struct mxg_cfg *mxg_cfg_load(const struct mxg_maps *m);
 int mxg_cfg_store(const struct mxg_maps *m, const struct mxg_cfg *c);
 
+/* Every entry of a map, read with batch lookups (one syscall per batch;
+ * works for hashes, LRU hashes and LPM tries). cb returning non-zero stops
+ * the walk and is returned. */
+int mxg_map_each(int fd, size_t ksize, size_t vsize,
+		 int (*cb)(const void *k, const void *v, void *ctx), void *ctx);
+
 /* Sum the per-CPU counters into out[MXG_NCOUNTERS]. */
 int mxg_stats_read(const struct mxg_maps *m, __u64 *out);
 
