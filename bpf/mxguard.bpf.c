@@ -55,14 +55,23 @@ struct {
 	__type(value, struct mxg_src_val);
 } mxg_src SEC(".maps");
 
-/* (masked prefix, service) -> aggregate bucket of all sources in a network;
- * program writes, controller reads. LRU like mxg_src. */
+/* Aggregate buckets of networks: slots indexed by mxg_pfx_slot() (see
+ * struct mxg_pfx_val). An array, so a spoofed flood of new networks costs
+ * no insert and no eviction; program writes, controller reads. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MXG_PFX_MAX);
-	__type(key, struct mxg_src_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXG_PFX_SLOTS);
+	__type(key, __u32);
 	__type(value, struct mxg_pfx_val);
 } mxg_pfx SEC(".maps");
+
+/* key 0 -> struct mxg_lists; written by the controller after list changes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxg_lists);
+} mxg_lists SEC(".maps");
 
 /* (masked source, service) -> mxg_pen_val of sources over their limit.
  * A plain hash, not LRU: a flood of new (spoofed) sources can evict a
@@ -136,35 +145,53 @@ static __always_inline void mxg_emit(__u32 type, __u64 now,
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* The prefix bucket: all sources of one network share it. 1 = conforms. */
+/* The prefix bucket: all sources of one network share it. 1 = conforms.
+ * take 0 only asks: a refusal is counted, a token is not taken. */
 static __always_inline int mxg_prefix_take(const struct mxg_cfg *cfg,
 					   const struct mxg_pkt *p, __u32 svc,
-					   __u64 now)
+					   __u64 now, int take)
 {
 	const union mxg_addr *m = p->v6 ? &cfg->pfx_mask6 : &cfg->pfx_mask4;
 	const struct mxg_limit *lim = &cfg->plimit[svc];
-	struct mxg_src_key k;
 	struct mxg_pfx_val *v;
+	union mxg_addr a;
+	__u32 slot;
 	int ok;
 
 	if (!lim->interval_ns)
 		return 1;
-	k.addr.w[0] = p->src.w[0] & m->w[0];
-	k.addr.w[1] = p->src.w[1] & m->w[1];
-	k.addr.w[2] = p->src.w[2] & m->w[2];
-	k.addr.w[3] = p->src.w[3] & m->w[3];
-	k.svc = svc;
-	v = bpf_map_lookup_elem(&mxg_pfx, &k);
-	if (!v) {
-		struct mxg_pfx_val init = { .syns = 1 };
+	a.w[0] = p->src.w[0] & m->w[0];
+	a.w[1] = p->src.w[1] & m->w[1];
+	a.w[2] = p->src.w[2] & m->w[2];
+	a.w[3] = p->src.w[3] & m->w[3];
+	slot = mxg_pfx_slot(&a, svc, cfg->pfx_seed);
+	v = bpf_map_lookup_elem(&mxg_pfx, &slot);
+	if (!v)
+		return 1;
+	if (v->svc != svc || v->addr.w[0] != a.w[0] || v->addr.w[1] != a.w[1] ||
+	    v->addr.w[2] != a.w[2] || v->addr.w[3] != a.w[3]) {
+		if (v->svc && !mxg_bucket_full(v->tat_ns, now)) {
+			/* Owner still draining: share its bucket. */
+			__sync_fetch_and_add(&v->shared, 1);
+		} else {
+			v->addr = a;
+			v->svc = svc;
+			v->tat_ns = 0;
+			v->syns = 0;
+			v->drops = 0;
+			v->shared = 0;
+		}
+	}
+	if (take) {
+		ok = mxg_bucket_take(&v->tat_ns, now, lim->interval_ns, lim->burst);
+	} else {
+		__u64 t = v->tat_ns;
 
-		ok = mxg_bucket_take(&init.tat_ns, now, lim->interval_ns, lim->burst);
-		init.drops = !ok;
-		bpf_map_update_elem(&mxg_pfx, &k, &init, BPF_NOEXIST);
-		return ok;
+		ok = mxg_bucket_take(&t, now, lim->interval_ns, lim->burst);
+		if (ok)
+			return ok;
 	}
 	__sync_fetch_and_add(&v->syns, 1);
-	ok = mxg_bucket_take(&v->tat_ns, now, lim->interval_ns, lim->burst);
 	if (!ok)
 		__sync_fetch_and_add(&v->drops, 1);
 	return ok;
@@ -177,7 +204,7 @@ static __always_inline int mxg_prefix_take(const struct mxg_cfg *cfg,
 static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 				  const struct mxg_pkt *p, __u64 now,
 				  const struct mxg_src_key *k,
-				  struct mxg_src_val *s)
+				  struct mxg_src_val *s, __u32 tag)
 {
 	const struct mxg_limit *lim;
 	int monitor, ok, pok = 1;
@@ -190,11 +217,13 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 	lim = &cfg->limit[svc];
 	monitor = cfg->mode == MXG_MODE_MONITOR;
 	s->last_ns = now;
+	if (tag)
+		s->flags = (s->flags & MXG_SRCF_LIMITED) | tag;
 	__sync_fetch_and_add(&s->syns, 1);
 	prev = t = s->tat_ns;
 	ok = mxg_bucket_take(&t, now, lim->interval_ns, lim->burst);
 	if (ok) {
-		pok = mxg_prefix_take(cfg, p, svc, now);
+		pok = mxg_prefix_take(cfg, p, svc, now, 1);
 		if (pok) {
 			s->tat_ns = t;
 			if (s->flags & MXG_SRCF_LIMITED) {
@@ -233,42 +262,61 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 	return monitor ? MXG_R_LIMIT_WOULD : MXG_R_LIMIT;
 }
 
-static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
-				     const struct mxg_pkt *p, __u32 svc,
-				     __u64 now)
+static __always_inline void mxg_src_key(const struct mxg_cfg *cfg,
+					const struct mxg_pkt *p, __u32 svc,
+					struct mxg_src_key *k)
 {
 	const union mxg_addr *m = p->v6 ? &cfg->src_mask6 : &cfg->src_mask4;
-	struct mxg_src_val *s, init;
+
+	k->addr.w[0] = p->src.w[0] & m->w[0];
+	k->addr.w[1] = p->src.w[1] & m->w[1];
+	k->addr.w[2] = p->src.w[2] & m->w[2];
+	k->addr.w[3] = p->src.w[3] & m->w[3];
+	k->svc = svc;
+}
+
+/* Step 5. s: the source's record, or NULL when it has none (new, or evicted
+ * from the LRU). tag: the lists' verdict to cache in it, or 0. */
+static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
+				     const struct mxg_pkt *p, __u64 now,
+				     const struct mxg_src_key *k,
+				     struct mxg_src_val *s, __u32 tag)
+{
+	struct mxg_src_val init;
 	struct mxg_pen_val *pen;
-	struct mxg_src_key k;
 	int reason;
+	__u32 svc;
 
-	k.addr.w[0] = p->src.w[0] & m->w[0];
-	k.addr.w[1] = p->src.w[1] & m->w[1];
-	k.addr.w[2] = p->src.w[2] & m->w[2];
-	k.addr.w[3] = p->src.w[3] & m->w[3];
-	k.svc = svc;
-
-	s = bpf_map_lookup_elem(&mxg_src, &k);
 	if (s)
-		return mxg_account(cfg, p, now, &k, s);
+		return mxg_account(cfg, p, now, k, s, tag);
 
-	/* Not tracked (new, or evicted from the LRU): a fresh record, unless
-	 * the penalty table remembers the source as limited. Decided on the
-	 * stack and inserted whole: one map operation, not three. */
+	/* A new source its network's bucket refuses (enforce) is dropped
+	 * before anything else is asked, and gets no record: the network's
+	 * slot counts it, and a flood of spoofed sources inserts nothing into
+	 * (and evicts nothing from) the source table. */
+	svc = k->svc;
+	if (svc >= MXG_SVC_MAX)
+		return MXG_R_ADMIT;
+	if (cfg->mode != MXG_MODE_MONITOR &&
+	    !mxg_prefix_take(cfg, p, svc, now, 0))
+		return MXG_R_PLIMIT;
+
+	/* A fresh record, unless the penalty table remembers the source as
+	 * limited. Decided on the stack and inserted whole: one map
+	 * operation, not three. */
 	__builtin_memset(&init, 0, sizeof(init));
 	init.first_ns = now;
-	pen = bpf_map_lookup_elem(&mxg_pen, &k);
+	pen = bpf_map_lookup_elem(&mxg_pen, k);
 	if (pen) {
 		if (pen->tat_ns > now) {
 			init.tat_ns = pen->tat_ns;
 			init.flags = MXG_SRCF_LIMITED;
 		} else {
-			bpf_map_delete_elem(&mxg_pen, &k);
+			bpf_map_delete_elem(&mxg_pen, k);
 		}
 	}
-	reason = mxg_account(cfg, p, now, &k, &init);
-	if (bpf_map_update_elem(&mxg_src, &k, &init, BPF_NOEXIST))
+	reason = mxg_account(cfg, p, now, k, &init, tag);
+	if (bpf_map_update_elem(&mxg_src, k, &init, BPF_NOEXIST))
 		mxg_count(MXG_MISC_IDX(MXG_C_SRC_FAIL));
 	return reason;
 }
@@ -289,44 +337,74 @@ static __always_inline int mxg_block_hit(const struct mxg_cfg *cfg,
 }
 
 /* Steps 1-5 of the verdict order in DESIGN.md for a packet to a protected
- * port. The clock is read only once a lookup has matched or a SYN is counted. */
+ * port. Lists the controller says are empty are not asked. A SYN from a
+ * source whose record caches "no trie matched" at the lists' current
+ * generation (MXG_SRCF_CLEAN) skips both tries: a known source costs the
+ * source lookup, the exact-address hash and its buckets. The clock is read
+ * only once a lookup has matched or a SYN is counted. */
 static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 				       const struct mxg_pkt *p, __u32 svc)
 {
 	struct mxg_lpm_key lk = { .prefixlen = 128, .addr = p->src };
+	int syn = (p->tcp_flags & (MXG_TCP_SYN | MXG_TCP_ACK)) == MXG_TCP_SYN;
+	__u32 zero = 0, has = MXG_LISTS_ALL, tag = 0;
+	struct mxg_src_val *s = NULL;
+	const struct mxg_lists *ls;
 	struct mxg_allow_val *a;
 	struct mxg_block_val *b;
+	struct mxg_src_key k;
 	__u64 now;
 
-	a = bpf_map_lookup_elem(&mxg_allow, &lk);
-	if (a) {
-		__sync_fetch_and_add(&a->hits, 1);
-		a->last_hit_ns = bpf_ktime_get_coarse_ns();
-		return MXG_R_ALLOW;
+	ls = bpf_map_lookup_elem(&mxg_lists, &zero);
+	if (ls) {
+		has = ls->has;
+		if (syn && (p->v6 ? ls->max_len6 <= cfg->v6_prefix :
+				    ls->max_len4 <= cfg->v4_prefix))
+			tag = MXG_SRCF_CLEAN | ls->gen << MXG_SRCF_GEN_SHIFT;
+	}
+	if (syn) {
+		mxg_src_key(cfg, p, svc, &k);
+		s = bpf_map_lookup_elem(&mxg_src, &k);
+		if (tag && s && (s->flags | MXG_SRCF_LIMITED) ==
+				(tag | MXG_SRCF_LIMITED))
+			has &= ~(MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T);
+	}
+
+	if (has & MXG_LISTS_ALLOW) {
+		a = bpf_map_lookup_elem(&mxg_allow, &lk);
+		if (a) {
+			__sync_fetch_and_add(&a->hits, 1);
+			a->last_hit_ns = bpf_ktime_get_coarse_ns();
+			return MXG_R_ALLOW;
+		}
 	}
 
 	/* Exact addresses first; an expired exact entry must not hide a live
 	 * prefix that also covers the source, so then the trie is asked too. */
 	now = 0;
-	b = bpf_map_lookup_elem(&mxg_block_h, &p->src);
-	if (b) {
-		now = bpf_ktime_get_coarse_ns();
-		if (mxg_block_live(b, now))
-			return mxg_block_hit(cfg, b, now);
-	}
-	b = bpf_map_lookup_elem(&mxg_block_t, &lk);
-	if (b) {
-		if (!now)
+	if (has & MXG_LISTS_BLOCK_H) {
+		b = bpf_map_lookup_elem(&mxg_block_h, &p->src);
+		if (b) {
 			now = bpf_ktime_get_coarse_ns();
-		if (mxg_block_live(b, now))
-			return mxg_block_hit(cfg, b, now);
+			if (mxg_block_live(b, now))
+				return mxg_block_hit(cfg, b, now);
+		}
+	}
+	if (has & MXG_LISTS_BLOCK_T) {
+		b = bpf_map_lookup_elem(&mxg_block_t, &lk);
+		if (b) {
+			if (!now)
+				now = bpf_ktime_get_coarse_ns();
+			if (mxg_block_live(b, now))
+				return mxg_block_hit(cfg, b, now);
+		}
 	}
 
-	if ((p->tcp_flags & (MXG_TCP_SYN | MXG_TCP_ACK)) != MXG_TCP_SYN)
+	if (!syn)
 		return MXG_R_ESTABLISHED;
 	if (cfg->mode == MXG_MODE_LOCKDOWN)
 		return MXG_R_LOCKDOWN;
-	return mxg_limit(cfg, p, svc, bpf_ktime_get_coarse_ns());
+	return mxg_limit(cfg, p, bpf_ktime_get_coarse_ns(), &k, s, tag);
 }
 
 SEC("xdp")

@@ -7,10 +7,13 @@
 #ifndef __bpf__
 #include <linux/types.h>
 #endif
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
 
 /* Bumped whenever any layout below changes; pinned maps carry it in
  * mxg_cfg.abi and the controller refuses pins of another version. */
-#define MXG_ABI_VERSION 2
+#define MXG_ABI_VERSION 3
 #define MXG_CFG_MAGIC 0x6d786721u /* "mxg!" */
 
 /* Protected services. 0 means "not a protected port" and only indexes the
@@ -145,6 +148,16 @@ struct mxg_src_val {
 };
 
 #define MXG_SRCF_LIMITED 0x1 /* over its limit now; event already sent */
+/* The lists' verdict cache of a source record: CLEAN set and bits 8-31 equal
+ * to the low 24 bits of mxg_lists.gen mean "neither the allow trie nor the
+ * block trie matched this source's prefix when the lists were at that
+ * generation". Inserts move the generation; removals and expiry can only turn
+ * a match into no match, so the cache stays true until the next insert. The
+ * exact-address hash is asked every time. Used only when no trie entry is
+ * longer than the source key's prefix (mxg_lists.max_len4/6), so that every
+ * address under the record's key has the same trie verdict. */
+#define MXG_SRCF_CLEAN 0x2
+#define MXG_SRCF_GEN_SHIFT 8
 
 /* Value of mxg_pen: a source over its limit, remembered outside the LRU. */
 struct mxg_pen_val {
@@ -153,13 +166,55 @@ struct mxg_pen_val {
 			   * here is a new episode, even between two reads */
 };
 
-/* Aggregate record of a network prefix (IPv4 /24, IPv6 /48 by default) and
- * service, key struct mxg_src_key with the address masked to the prefix. */
+/* Slot of mxg_pfx, the aggregate buckets of networks (IPv4 /24, IPv6 /48 by
+ * default) per service: an array indexed by mxg_pfx_slot() of the masked
+ * prefix and service, keyed with a per-attach secret seed. No insert, no
+ * eviction, no lock on the packet path. A slot belongs to the network that
+ * last took it; another network hashing to it takes it over once its bucket
+ * has refilled (an idle bucket holds nothing worth keeping) and shares it
+ * while it is still draining, which can only make both stricter. */
+#define MXG_PFX_SLOTS (1 << 17) /* a power of two */
+
 struct mxg_pfx_val {
+	union mxg_addr addr; /* masked prefix owning the slot; svc 0 = unused */
+	__u32 svc;        /* enum mxg_svc of the owner */
+	__u32 syns;       /* SYNs that reached this bucket since the owner took it */
 	__u64 tat_ns;     /* GCRA state of the prefix bucket */
-	__u32 syns;       /* SYNs that reached the prefix bucket */
 	__u32 drops;      /* refused by it (enforce) or would be (monitor) */
+	__u32 shared;     /* of syns, those from other networks sharing the slot */
 };
+
+/* Value of mxg_lists (one slot), written by the controller only: what the
+ * lists hold, so the program can skip a lookup into an empty list and trust
+ * the verdict cache in source records (MXG_SRCF_CLEAN). */
+struct mxg_lists {
+	__u32 gen;        /* moved after every insert into allow or block */
+	__u8 has;         /* MXG_LISTS_* of lists that may hold entries */
+	__u8 max_len4;    /* longest IPv4 prefix in the allow or block trie */
+	__u8 max_len6;    /* longest IPv6 prefix there (0 when none) */
+	__u8 pad;
+};
+
+#define MXG_LISTS_ALLOW   0x1
+#define MXG_LISTS_BLOCK_H 0x2
+#define MXG_LISTS_BLOCK_T 0x4
+#define MXG_LISTS_ALL     0x7
+
+/* Slot of a (masked prefix, service) in mxg_pfx: a keyed mix of the 128
+ * address bits, the service and the seed, so that nobody who does not know
+ * the seed can aim a network at another one's slot. The same code runs in the
+ * program and in the controller (check, dump). */
+static __always_inline __u32 mxg_pfx_slot(const union mxg_addr *a, __u32 svc,
+					  __u32 seed)
+{
+	__u64 x = ((__u64)seed << 32 | svc) * 0x9e3779b97f4a7c15ull;
+
+	x = (x ^ ((__u64)a->w[0] << 32 | a->w[1])) * 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 31;
+	x = (x ^ ((__u64)a->w[2] << 32 | a->w[3])) * 0x94d049bb133111ebull;
+	x ^= x >> 29;
+	return (__u32)(x >> 32) & (MXG_PFX_SLOTS - 1);
+}
 
 /* A token bucket. The program keeps it as GCRA: one timestamp per source,
  * a SYN conforms when it would not push that timestamp more than
@@ -192,6 +247,8 @@ struct mxg_cfg {
 	__u8 pad2[2];
 	__u32 gen;         /* bumped by every controller change: the service
 			    * snapshots its state when it moves */
+	__u32 pfx_seed;    /* secret of mxg_pfx_slot(), random per config */
+	__u32 pad3;
 	struct mxg_limit limit[MXG_SVC_MAX];  /* per source */
 	struct mxg_limit plimit[MXG_SVC_MAX]; /* per prefix, all its sources */
 	__u8 port_svc[MXG_NPORTS]; /* TCP dst port (host order) -> enum mxg_svc */
@@ -219,7 +276,6 @@ struct mxg_event {
 #define MXG_BLOCK_H_MAX (1 << 21)
 #define MXG_BLOCK_T_MAX (1 << 20)
 #define MXG_SRC_MAX     (1 << 18)
-#define MXG_PFX_MAX     (1 << 16)
 #define MXG_PEN_MAX     (1 << 16)
 #define MXG_EVENTS_BYTES (1 << 20)
 
@@ -232,10 +288,11 @@ _Static_assert(sizeof(struct mxg_src_key) == 20, "mxg_src_key layout");
 _Static_assert(sizeof(struct mxg_src_val) == 40, "mxg_src_val layout");
 _Static_assert(sizeof(struct mxg_limit) == 24, "mxg_limit layout");
 _Static_assert(sizeof(struct mxg_event) == 48, "mxg_event layout");
-_Static_assert(sizeof(struct mxg_pfx_val) == 16, "mxg_pfx_val layout");
+_Static_assert(sizeof(struct mxg_pfx_val) == 40, "mxg_pfx_val layout");
+_Static_assert(sizeof(struct mxg_lists) == 8, "mxg_lists layout");
 _Static_assert(sizeof(struct mxg_pen_val) == 16, "mxg_pen_val layout");
 _Static_assert(sizeof(struct mxg_cfg) ==
-	       96 + 2 * 24 * MXG_SVC_MAX + MXG_NPORTS, "mxg_cfg layout");
+	       104 + 2 * 24 * MXG_SVC_MAX + MXG_NPORTS, "mxg_cfg layout");
 
 /* ---- outbound (egress and local submission) ---- */
 

@@ -19,6 +19,7 @@
 #include "tools/bench_progs.skel.h"
 #include "mxguard.h"
 #include "cfg.h"
+#include "lists.h"
 #include "bench_common.h"
 /* The frame builder of the packet tests; the Makefile links only user/ into
  * tools, so it is compiled in here. */
@@ -38,7 +39,7 @@ struct opts {
 /* One loaded copy of mxguard with its own maps. */
 struct inst {
 	struct mxguard *skel;
-	int prog, cfg, allow, block_h, block_t, src;
+	int prog, cfg, allow, block_h, block_t, src, lists;
 };
 
 enum cfg_kind { CFG_HUGE, CFG_TINY };
@@ -162,6 +163,7 @@ static void inst_load(struct inst *in)
 	in->block_h = map_fd(in->skel->obj, "mxg_block_h");
 	in->block_t = map_fd(in->skel->obj, "mxg_block_t");
 	in->src = map_fd(in->skel->obj, "mxg_src");
+	in->lists = map_fd(in->skel->obj, "mxg_lists");
 }
 
 static void cfg_write(const struct inst *in, const struct mxg_cfg *c)
@@ -214,6 +216,10 @@ static void fill_blocklist(const struct inst *in, const struct bench_blocklist *
 	     "fill mxg_block_h");
 	fill(in->block_t, l->pfx, sizeof(*l->pfx), v, sizeof(*v), l->npfx,
 	     "fill mxg_block_t");
+	/* What the controller notes after a load. */
+	if (mxg_lists_note(in->lists, MXG_LISTS_BLOCK_H | MXG_LISTS_BLOCK_T,
+			   l->pfx, l->npfx))
+		die("note mxg_lists", errno);
 	free(v);
 }
 
@@ -233,6 +239,8 @@ static void allow_add(const struct inst *in, const char *net, unsigned plen)
 	}
 	snprintf(v.comment, sizeof(v.comment), "bench partner");
 	err = bpf_map_update_elem(in->allow, &k, &v, BPF_ANY);
+	if (!err)
+		err = mxg_lists_note(in->lists, MXG_LISTS_ALLOW, &k, 1);
 	if (err)
 		die("allow entry", err);
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Defaults and edits of the run-time configuration slot. */
 #include <string.h>
+#include <time.h>
+#include <sys/random.h>
 #include "cfg.h"
 #include "units.h"
 #include "addr.h"
@@ -77,6 +79,11 @@ void mxg_cfg_defaults(struct mxg_cfg *c)
 	c->magic = MXG_CFG_MAGIC;
 	c->abi = MXG_ABI_VERSION;
 	c->mode = MXG_MODE_ENFORCE;
+	/* The prefix slots' seed: a secret, so that nobody can aim a network
+	 * at the slot of another. */
+	if (getrandom(&c->pfx_seed, sizeof(c->pfx_seed), GRND_NONBLOCK) !=
+	    sizeof(c->pfx_seed))
+		c->pfx_seed = (__u32)time(NULL) * 2654435761u ^ (__u32)clock();
 	mxg_cfg_set_prefixes(c, MXG_DEFAULT_V4_PREFIX, MXG_DEFAULT_V6_PREFIX);
 	mxg_cfg_set_pfx_lens(c, MXG_DEFAULT_V4_PFX, MXG_DEFAULT_V6_PFX);
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {

@@ -199,9 +199,9 @@ static int do_check(int argc, char **argv)
 
 	static const char *head[] = { "SERVICE", "TOKENS", "BURST", "SYNS",
 				      "DROPS", "NETWORK TOKENS", "A SYN NOW" };
-	struct mxg_src_key pkey;
+	union mxg_addr net;
 
-	mxg_addr_and(&pkey.addr, &a, v4 ? &c->pfx_mask4 : &c->pfx_mask6);
+	mxg_addr_and(&net, &a, v4 ? &c->pfx_mask4 : &c->pfx_mask6);
 	mxg_table_init(&t, 7, head, 0x3e);
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 		const struct mxg_limit *l = &c->limit[s];
@@ -215,14 +215,13 @@ static int do_check(int argc, char **argv)
 		unsigned r;
 
 		key.svc = s;
-		pkey.svc = s;
 		if (bpf_map_lookup_elem(m.src, &key, &v)) {
 			memset(&v, 0, sizeof(v));
 			/* Evicted but remembered as limited. */
 			if (!bpf_map_lookup_elem(m.pen, &key, &pen))
 				v.tat_ns = pen.tat_ns;
 		}
-		if (bpf_map_lookup_elem(m.pfx, &pkey, &pv))
+		if (mxg_pfx_get(&m, c, &net, s, now, &pv) < 0)
 			memset(&pv, 0, sizeof(pv));
 		tokens = mxg_bucket_tokens(v.tat_ns, now, l->interval_ns, l->burst);
 		ptokens = mxg_bucket_tokens(pv.tat_ns, now, pl->interval_ns, pl->burst);

@@ -725,8 +725,9 @@ static void put_jtime(struct line *l, struct tcache *c, __u64 unix_s)
 
 /* The hot loop: one record per source and service, formatted in a buffer
  * (addresses, service names and times never need JSON escaping). */
-static void source(struct dump *d, const struct mxg_src_key *k, const void *val)
+static void source(struct dump *d, const void *key, const void *val)
 {
+	const struct mxg_src_key *k = key;
 	const struct mxg_src_val *v = val;
 	const struct mxg_limit *l = &d->cfg->limit[k->svc < MXG_SVC_MAX ? k->svc : 0];
 	__u32 tokens = mxg_bucket_tokens(v->tat_ns, d->now_ns, l->interval_ns, l->burst);
@@ -778,23 +779,26 @@ static void source(struct dump *d, const struct mxg_src_key *k, const void *val)
 }
 
 /* A network bucket record: all sources of one IPv4 /24 or IPv6 /48 (by
- * default) on one service. */
-static void network(struct dump *d, const struct mxg_src_key *k, const void *val)
+ * default) on one service; the slot's owner, unused slots skipped. */
+static void network(struct dump *d, const void *key, const void *val)
 {
 	const struct mxg_pfx_val *v = val;
-	const struct mxg_limit *l = &d->cfg->plimit[k->svc < MXG_SVC_MAX ? k->svc : 0];
+	const struct mxg_limit *l = &d->cfg->plimit[v->svc < MXG_SVC_MAX ? v->svc : 0];
 	__u32 tokens = mxg_bucket_tokens(v->tat_ns, d->now_ns, l->interval_ns, l->burst);
-	struct mxg_cidr c = { .addr = k->addr };
+	struct mxg_cidr c = { .addr = v->addr };
 	char cs[MXG_CIDR_STRLEN];
 
-	c.v4 = mxg_addr_is_v4(&k->addr);
+	(void)key;
+	if (!v->svc)
+		return;
+	c.v4 = mxg_addr_is_v4(&v->addr);
 	c.plen = c.v4 ? 96 + d->cfg->v4_pfx : d->cfg->v6_pfx;
 	mxg_cidr_format(&c, cs, sizeof(cs));
 	if (d->csv) {
 		char syns[16], drops[16], tok[16];
 		const char *cells[NCOLS] = {
 			[C_RECORD] = "network", [C_ADDR] = cs,
-			[C_SERVICE] = mxg_svc_name(k->svc),
+			[C_SERVICE] = mxg_svc_name(v->svc),
 			[C_SYNS] = fmt_u64(syns + sizeof(syns), v->syns),
 			[C_DROPS] = fmt_u64(drops + sizeof(drops), v->drops),
 			[C_TOKENS] = fmt_u64(tok + sizeof(tok), tokens),
@@ -805,54 +809,40 @@ static void network(struct dump *d, const struct mxg_src_key *k, const void *val
 	}
 	mxg_json_obj(&d->j, NULL);
 	mxg_json_str(&d->j, "prefix", cs);
-	mxg_json_str(&d->j, "service", mxg_svc_name(k->svc));
+	mxg_json_str(&d->j, "service", mxg_svc_name(v->svc));
 	mxg_json_u64(&d->j, "syns", v->syns);
 	mxg_json_u64(&d->j, "drops", v->drops);
+	mxg_json_u64(&d->j, "shared", v->shared);
 	mxg_json_u64(&d->j, "tokens", tokens);
 	mxg_json_obj_end(&d->j);
 }
 
-/* An LRU table keyed by mxg_src_key, in batches, each written before the
- * next is read: memory stays at one batch whatever the table holds. */
-static int dump_table(struct dump *d, int fd, size_t vsize, const char *what,
-		      void (*cb)(struct dump *d, const struct mxg_src_key *k,
-				 const void *v))
-{
-	struct mxg_src_key *keys = calloc(DUMP_BATCH, sizeof(*keys));
-	char *vals = calloc(DUMP_BATCH, vsize);
-	__u32 in = 0, out = 0, count, i;
-	int first = 1, done = 0, err = 0;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+struct table_ctx {
+	struct dump *d;
+	void (*cb)(struct dump *d, const void *k, const void *v);
+};
 
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (!done) {
-		err = check_interrupted();
-		if (err)
-			goto out;
-		count = DUMP_BATCH;
-		if (bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys,
-					 vals, &count, &opts)) {
-			if (errno != ENOENT) {
-				err = mxg_sys(-errno);
-				mxg_err("cannot read the %s table: %s", what, strerror(errno));
-				goto out;
-			}
-			done = 1;
-		}
-		first = 0;
-		in = out;
-		for (i = 0; i < count; i++)
-			cb(d, &keys[i], vals + i * vsize);
-		if (ferror(d->f))
-			goto out; /* out_finish reports it, with the reason */
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+static int table_cb(const void *k, const void *v, void *ctx)
+{
+	struct table_ctx *t = ctx;
+	int err = check_interrupted();
+
+	if (err)
+		return err;
+	t->cb(t->d, k, v);
+	/* A write error stops the walk; out_finish reports it. */
+	return ferror(t->d->f) ? 1 : 0;
+}
+
+/* A table in batches, each written before the next is read: memory stays
+ * at one batch whatever the table holds. */
+static int dump_table(struct dump *d, int fd, size_t ksize, size_t vsize,
+		      void (*cb)(struct dump *d, const void *k, const void *v))
+{
+	struct table_ctx t = { d, cb };
+	int err = mxg_map_each(fd, ksize, vsize, table_cb, &t);
+
+	return err > 0 ? 0 : err;
 }
 
 static int dump_tables(struct dump *d)
@@ -861,7 +851,7 @@ static int dump_tables(struct dump *d)
 
 	if (!d->csv)
 		mxg_json_arr(&d->j, "networks");
-	err = dump_table(d, d->m->pfx, sizeof(struct mxg_pfx_val), "network",
+	err = dump_table(d, d->m->pfx, sizeof(__u32), sizeof(struct mxg_pfx_val),
 			 network);
 	if (err)
 		return err;
@@ -869,8 +859,8 @@ static int dump_tables(struct dump *d)
 		mxg_json_arr_end(&d->j);
 		mxg_json_arr(&d->j, "sources");
 	}
-	err = dump_table(d, d->m->src, sizeof(struct mxg_src_val), "source",
-			 source);
+	err = dump_table(d, d->m->src, sizeof(struct mxg_src_key),
+			 sizeof(struct mxg_src_val), source);
 	if (err)
 		return err;
 	if (!d->csv)

@@ -171,20 +171,84 @@ int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 	return -ENOENT;
 }
 
+/* ---- what the program may skip: struct mxg_lists ---- */
+
+static void note_len(struct mxg_lists *l, const struct mxg_lpm_key *k)
+{
+	if (k->prefixlen >= 96 && mxg_addr_is_v4(&k->addr)) {
+		if (k->prefixlen - 96 > l->max_len4)
+			l->max_len4 = k->prefixlen - 96;
+	} else if (k->prefixlen > l->max_len6) {
+		l->max_len6 = k->prefixlen;
+	}
+}
+
+int mxg_lists_note(int fd, unsigned has, const struct mxg_lpm_key *tk,
+		   size_t nt)
+{
+	struct mxg_lists l;
+	__u32 zero = 0;
+	size_t i;
+
+	/* A list outside the XDP program (the outbound allowlist): no view. */
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &l))
+		return ret_errno();
+	l.has |= has;
+	for (i = 0; i < nt; i++)
+		note_len(&l, &tk[i]);
+	/* After the insert, never before: a source that cached "no match"
+	 * while the entry was on its way sees a new generation. */
+	l.gen++;
+	return bpf_map_update_elem(fd, &zero, &l, BPF_ANY) ? ret_errno() : 0;
+}
+
+static int map_empty(int fd)
+{
+	__u8 key[sizeof(struct mxg_lpm_key)];
+
+	return bpf_map_get_next_key(fd, NULL, key) && errno == ENOENT;
+}
+
+int mxg_lists_recount(const struct mxg_maps *m)
+{
+	struct mxg_lists l, old;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->lists, &zero, &l))
+		return ret_errno();
+	old = l;
+	if ((l.has & MXG_LISTS_ALLOW) && map_empty(m->allow))
+		l.has &= ~MXG_LISTS_ALLOW;
+	if ((l.has & MXG_LISTS_BLOCK_H) && map_empty(m->block_h))
+		l.has &= ~MXG_LISTS_BLOCK_H;
+	if ((l.has & MXG_LISTS_BLOCK_T) && map_empty(m->block_t))
+		l.has &= ~MXG_LISTS_BLOCK_T;
+	if (!(l.has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T)))
+		l.max_len4 = l.max_len6 = 0;
+	if (!memcmp(&l, &old, sizeof(l)))
+		return 0;
+	l.gen++;
+	return bpf_map_update_elem(m->lists, &zero, &l, BPF_ANY) ? ret_errno() : 0;
+}
+
 int mxg_allow_put(const struct mxg_maps *m, const struct mxg_cidr *c,
 		  const struct mxg_allow_val *v)
 {
 	struct mxg_lpm_key k;
+	int r;
 
 	mxg_cidr_to_key(c, &k);
-	if (bpf_map_update_elem(m->allow, &k, v, BPF_ANY)) {
+	r = bpf_map_update_elem(m->allow, &k, v, BPF_ANY);
+	if (r) {
 		int err = errno;
 
 		mxg_err("cannot write the allowlist: %s%s", strerror(err),
 			err == ENOSPC ? " (allowlist full)" : "");
 		return mxg_sys(-err);
 	}
-	return 0;
+	return mxg_lists_note(m->lists, MXG_LISTS_ALLOW, &k, 1);
 }
 
 int mxg_allow_del(const struct mxg_maps *m, const struct mxg_cidr *c)
@@ -244,7 +308,9 @@ int mxg_block_put(const struct mxg_maps *m, const struct mxg_cidr *c,
 			err == E2BIG || err == ENOSPC ? " (blocklist full)" : "");
 		return mxg_sys(-err);
 	}
-	return 0;
+	if (mxg_block_is_exact(c))
+		return mxg_lists_note(m->lists, MXG_LISTS_BLOCK_H, NULL, 0);
+	return mxg_lists_note(m->lists, MXG_LISTS_BLOCK_T, &k, 1);
 }
 
 int mxg_block_del(const struct mxg_maps *m, const struct mxg_cidr *c)
@@ -402,6 +468,15 @@ int mxg_block_put_many(const struct mxg_maps *m, const struct mxg_cidr *c,
 	if (!err)
 		err = put_batch(m->block_t, sizeof(*s.tk), s.tk, s.tv, s.nt,
 				"prefixes");
+	/* Also after a failure: part of the batch may be in. */
+	if (s.nh || s.nt) {
+		int e = mxg_lists_note(m->lists,
+				       (s.nh ? MXG_LISTS_BLOCK_H : 0) |
+				       (s.nt ? MXG_LISTS_BLOCK_T : 0), s.tk, s.nt);
+
+		if (!err && e)
+			err = mxg_sys(e);
+	}
 	split_free(&s);
 	return err;
 }

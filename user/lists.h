@@ -38,6 +38,15 @@ int mxg_allow_overlap(const struct mxg_allow_entry *all, size_t n,
 
 int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 		  struct mxg_allow_val *v);
+/* The program's view of the lists (struct mxg_lists). Every insert into
+ * allow or block is followed by mxg_lists_note(): the lists that got
+ * entries (MXG_LISTS_*), the trie keys put (for the longest prefix), and a
+ * new generation. mxg_lists_recount() clears what has become empty; done by
+ * mxg_maps_touch(). Both take the lock holder's word: only lock holders write. */
+int mxg_lists_note(int lists_fd, unsigned has, const struct mxg_lpm_key *tk,
+		   size_t nt);
+int mxg_lists_recount(const struct mxg_maps *m);
+
 int mxg_allow_put(const struct mxg_maps *m, const struct mxg_cidr *c,
 		  const struct mxg_allow_val *v);
 int mxg_allow_del(const struct mxg_maps *m, const struct mxg_cidr *c);

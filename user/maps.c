@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps.h"
+#include "lists.h"
 #include "log.h"
 
 const struct mxg_map_desc mxg_map_descs[] = {
@@ -31,8 +32,10 @@ const struct mxg_map_desc mxg_map_descs[] = {
 	  sizeof(struct mxg_block_val) },
 	{ "mxg_src", offsetof(struct mxg_maps, src), BPF_MAP_TYPE_LRU_HASH,
 	  sizeof(struct mxg_src_key), sizeof(struct mxg_src_val) },
-	{ "mxg_pfx", offsetof(struct mxg_maps, pfx), BPF_MAP_TYPE_LRU_HASH,
-	  sizeof(struct mxg_src_key), sizeof(struct mxg_pfx_val) },
+	{ "mxg_pfx", offsetof(struct mxg_maps, pfx), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct mxg_pfx_val) },
+	{ "mxg_lists", offsetof(struct mxg_maps, lists), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(struct mxg_lists) },
 	{ "mxg_pen", offsetof(struct mxg_maps, pen), BPF_MAP_TYPE_HASH,
 	  sizeof(struct mxg_src_key), sizeof(struct mxg_pen_val) },
 	{ "mxg_stats", offsetof(struct mxg_maps, stats),
@@ -164,6 +167,23 @@ void mxg_maps_touch(struct mxg_maps *m)
 	c->gen++;
 	mxg_cfg_store(m, c);
 	free(c);
+	mxg_lists_recount(m);
+}
+
+int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
+		const union mxg_addr *net, __u32 svc, __u64 now,
+		struct mxg_pfx_val *v)
+{
+	__u32 slot = mxg_pfx_slot(net, svc, c->pfx_seed);
+
+	if (bpf_map_lookup_elem(m->pfx, &slot, v))
+		return -errno;
+	if (v->svc == svc && !memcmp(&v->addr, net, sizeof(*net)))
+		return 1;
+	if (v->svc && v->tat_ns > now)
+		return 2;
+	memset(v, 0, sizeof(*v));
+	return 0;
 }
 
 void mxg_maps_close(struct mxg_maps *m)

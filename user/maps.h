@@ -14,8 +14,8 @@
 
 /* Open file descriptors of the pinned maps; -1 when closed. */
 struct mxg_maps {
-	int cfg, allow, block_h, block_t, src, pfx, pen, stats, events, feeds,
-	    reasons;
+	int cfg, allow, block_h, block_t, src, pfx, lists, pen, stats, events,
+	    feeds, reasons;
 	int lock_fd;
 };
 
@@ -55,6 +55,13 @@ void mxg_maps_close(struct mxg_maps *m);
 /* Move the generation in the config slot: the service snapshots its state
  * when it moves. mxg_maps_close() does it for maps opened with _rw. */
 void mxg_maps_touch(struct mxg_maps *m);
+
+/* The bucket a SYN from network `net` (masked) would meet on service svc:
+ * 1 its own slot, 2 a slot another network still drains (shared), 0 none
+ * yet (v zeroed); <0 error. */
+int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
+		const union mxg_addr *net, __u32 svc, __u64 now,
+		struct mxg_pfx_val *v);
 
 /* Check CAP_BPF and open the maps; _rw also takes the lock (30 s). */
 int mxg_maps_open_ro(struct mxg_maps *m);

@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "check.h"
 #include "frame.h"
+#include "lists.h"
 
 #define DEFAULT_FRAMES 1200000
 #define MIN_FRAMES 1000000
@@ -399,7 +400,7 @@ static void count_why(const char *why)
 
 struct env {
 	struct mxguard *skel;
-	int prog, cfg, allow, block_h, block_t, stats;
+	int prog, cfg, allow, block_h, block_t, stats, lists;
 	int ncpus;
 	__u64 *percpu;
 	struct mxg_cfg *c;
@@ -980,14 +981,18 @@ static int (*const fam_fns[F_MAX])(void) = {
 
 /* ---- environment ----------------------------------------------------------- */
 
-static int put_lpm(int fd, const struct net *n, const void *val)
+/* An entry put as the controller puts it: insert, then note it in the
+ * program's view of the lists (which also moves their generation). */
+static int put_lpm(int fd, unsigned has, const struct net *n, const void *val)
 {
 	struct mxg_lpm_key k;
 
 	memset(&k, 0, sizeof(k));
 	k.prefixlen = n->plen;
 	k.addr = n->a;
-	return bpf_map_update_elem(fd, &k, val, BPF_ANY);
+	if (bpf_map_update_elem(fd, &k, val, BPF_ANY))
+		return -errno;
+	return mxg_lists_note(E.lists, has, &k, 1);
 }
 
 static int env_open(void)
@@ -1008,6 +1013,7 @@ static int env_open(void)
 	E.block_h = bpf_map__fd(s->maps.mxg_block_h);
 	E.block_t = bpf_map__fd(s->maps.mxg_block_t);
 	E.stats = bpf_map__fd(s->maps.mxg_stats);
+	E.lists = bpf_map__fd(s->maps.mxg_lists);
 	E.ncpus = libbpf_num_possible_cpus();
 	if (E.ncpus <= 0)
 		return E.ncpus ? E.ncpus : -EINVAL;
@@ -1021,7 +1027,7 @@ static int env_open(void)
 	for (i = 0; i < sizeof(allow_list) / sizeof(allow_list[0]); i++) {
 		err = net_from(allow_list[i].net, allow_list[i].plen, &allow_nets[i]);
 		if (!err)
-			err = put_lpm(E.allow, &allow_nets[i], &av);
+			err = put_lpm(E.allow, MXG_LISTS_ALLOW, &allow_nets[i], &av);
 		if (err)
 			return err;
 	}
@@ -1030,7 +1036,7 @@ static int env_open(void)
 
 		err = net_from(block_trie[i].net, block_trie[i].plen, n);
 		if (!err)
-			err = put_lpm(E.block_t, n, &bv);
+			err = put_lpm(E.block_t, MXG_LISTS_BLOCK_T, n, &bv);
 		if (err)
 			return err;
 	}
@@ -1048,7 +1054,8 @@ static int env_open(void)
 		err = addr_from(txt, &n->a, &v6);
 		n->plen = 128;
 		if (!err)
-			err = bpf_map_update_elem(E.block_h, &n->a, &bv, BPF_ANY);
+			err = bpf_map_update_elem(E.block_h, &n->a, &bv, BPF_ANY) ?
+			      -errno : mxg_lists_note(E.lists, MXG_LISTS_BLOCK_H, NULL, 0);
 		if (err)
 			return err;
 	}

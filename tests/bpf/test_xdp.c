@@ -16,6 +16,8 @@
 #include "cfg.h"
 #include "check.h"
 #include "frame.h"
+#include "lists.h"
+#include "addr.h"
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
@@ -59,7 +61,7 @@ static const struct fam fams[] = {
 
 struct env {
 	struct mxguard *skel;
-	int prog, cfg, allow, block_h, block_t, src, pfx, pen, stats, events;
+	int prog, cfg, allow, block_h, block_t, src, pfx, lists, pen, stats, events;
 	int ncpus;
 	__u64 *percpu;
 	struct mxg_cfg *c; /* ~65 KB: heap, not stack */
@@ -177,6 +179,33 @@ static int map_count(int fd)
 	return n;
 }
 
+/* Every network slot unused again (an array cannot be emptied). */
+static int pfx_clear(void)
+{
+	static struct mxg_pfx_val zeros[MXG_PFX_SLOTS];
+	static __u32 keys[MXG_PFX_SLOTS];
+	__u32 i, n = MXG_PFX_SLOTS;
+
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	return bpf_map_update_batch(E.pfx, keys, zeros, &n, NULL) ? -errno : 0;
+}
+
+/* The lists' state as the controller keeps it for empty lists. */
+static int lists_clear(void)
+{
+	struct mxg_lists l = { 0 };
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(E.lists, &zero, &l, BPF_ANY) ? -errno : 0;
+}
+
+/* After a direct insert, what mxg_allow_put/mxg_block_put would note. */
+static int lists_note(unsigned has, const struct mxg_lpm_key *k)
+{
+	return mxg_lists_note(E.lists, has, k, k ? 1 : 0);
+}
+
 static int cfg_write(void)
 {
 	__u32 zero = 0;
@@ -198,9 +227,11 @@ static int env_reset(__u32 mode)
 	if (!err)
 		err = map_clear(E.src);
 	if (!err)
-		err = map_clear(E.pfx);
+		err = pfx_clear();
 	if (!err)
 		err = map_clear(E.pen);
+	if (!err)
+		err = lists_clear();
 	if (err)
 		return err;
 	mxg_cfg_defaults(E.c);
@@ -223,6 +254,7 @@ static int env_open(void)
 	E.block_t = bpf_map__fd(s->maps.mxg_block_t);
 	E.src = bpf_map__fd(s->maps.mxg_src);
 	E.pfx = bpf_map__fd(s->maps.mxg_pfx);
+	E.lists = bpf_map__fd(s->maps.mxg_lists);
 	E.pen = bpf_map__fd(s->maps.mxg_pen);
 	E.stats = bpf_map__fd(s->maps.mxg_stats);
 	E.events = bpf_map__fd(s->maps.mxg_events);
@@ -784,6 +816,8 @@ static int setup_apply(const struct xcase *c, const struct fam *f)
 		err = lpm_from(f->net, f->net_len, &lk);
 		if (!err)
 			err = bpf_map_update_elem(E.allow, &lk, &v, BPF_NOEXIST);
+		if (!err)
+			err = lists_note(MXG_LISTS_ALLOW, &lk);
 		if (err)
 			return err;
 	}
@@ -793,6 +827,8 @@ static int setup_apply(const struct xcase *c, const struct fam *f)
 		err = lpm_from(f->src, f->host_len, &lk);
 		if (!err)
 			err = bpf_map_update_elem(E.allow, &lk, &v, BPF_NOEXIST);
+		if (!err)
+			err = lists_note(MXG_LISTS_ALLOW, &lk);
 		if (err)
 			return err;
 	}
@@ -809,6 +845,8 @@ static int setup_apply(const struct xcase *c, const struct fam *f)
 		if (!err)
 			err = bpf_map_update_elem(E.block_h, &a, &v,
 						  BPF_NOEXIST);
+		if (!err)
+			err = lists_note(MXG_LISTS_BLOCK_H, NULL);
 		if (err)
 			return err;
 	}
@@ -819,6 +857,8 @@ static int setup_apply(const struct xcase *c, const struct fam *f)
 		if (!err)
 			err = bpf_map_update_elem(E.block_t, &lk, &v,
 						  BPF_NOEXIST);
+		if (!err)
+			err = lists_note(MXG_LISTS_BLOCK_T, &lk);
 		if (err)
 			return err;
 	}
@@ -1614,7 +1654,7 @@ static int allow_host(const char *txt)
 
 	if (!err && bpf_map_update_elem(E.allow, &k, &v, BPF_ANY))
 		err = -errno;
-	return err;
+	return err ? err : lists_note(MXG_LISTS_ALLOW, &k);
 }
 
 /* A blocklist entry (exact hash) for txt, no expiry. */
@@ -1626,7 +1666,7 @@ static int block_host(const char *txt)
 
 	if (!err && bpf_map_update_elem(E.block_h, &a, &v, BPF_ANY))
 		err = -errno;
-	return err;
+	return err ? err : lists_note(MXG_LISTS_BLOCK_H, NULL);
 }
 
 /* ---- network (prefix) bucket and the penalty table ----------------------- */
@@ -1634,8 +1674,26 @@ static int block_host(const char *txt)
 /* Sources of one network share its bucket: with a roomy per-source limit and
  * a network burst of 3, the fourth source of the network is refused
  * (prefix_limit, counted as that source's drop); another network is not. */
+/* The network slot of txt's prefix on svc, when that network owns it. */
+static int pfx_lookup(const char *txt, __u32 svc, struct mxg_pfx_val *v)
+{
+	union mxg_addr net;
+	__u32 slot;
+	int err = addr_from(txt, &net);
+
+	if (err)
+		return err;
+	mxg_addr_and(&net, &net, strchr(txt, ':') ? &E.c->pfx_mask6 : &E.c->pfx_mask4);
+	slot = mxg_pfx_slot(&net, svc, E.c->pfx_seed);
+	if (bpf_map_lookup_elem(E.pfx, &slot, v))
+		return -errno;
+	return v->svc == svc && !memcmp(&v->addr, &net, sizeof(net)) ? 0 : -ENOENT;
+}
+
 static void test_prefix_bucket(const struct fam *f)
 {
+	struct mxg_pfx_val pv;
+	struct mxg_src_val sv;
 	static const char *v4[] = { "198.19.9.10", "198.19.9.11", "198.19.9.12",
 				    "198.19.9.13", "198.19.10.10" };
 	static const char *v6[] = { "2001:db8:9:1::10", "2001:db8:9:2::10",
@@ -1672,7 +1730,248 @@ static void test_prefix_bucket(const struct fam *f)
 	check_counters(name, before, after, (struct want[]){
 			       { MXG_COUNTER_IDX(SMTP, MXG_R_ADMIT), 4 },
 			       { MXG_COUNTER_IDX(SMTP, MXG_R_PLIMIT), 1 } }, 2);
-	check_rec(name, src[3], SMTP, 1, 1, 0);
+	/* A new source its network refuses gets no record of its own: the
+	 * network's slot counts it. */
+	CHECK_EQ(nm(name, "no record for the refused new source"), -ENOENT,
+		 src_lookup(src[3], SMTP, &sv));
+	check_rec(name, src[2], SMTP, 1, 0, 0);
+	err = pfx_lookup(src[0], SMTP, &pv);
+	CHECK_EQ(nm(name, "network slot owned by the network"), 0, err);
+	CHECK_EQ(nm(name, "network syns"), 4, pv.syns);
+	CHECK_EQ(nm(name, "network drops"), 1, pv.drops);
+	CHECK_EQ(nm(name, "network shared"), 0, pv.shared);
+}
+
+/* Two networks of the family (/24s or /48s in the test ranges) that fall
+ * into the same slot of mxg_pfx under E.c->pfx_seed, which is chosen here
+ * (the first seed that has such a pair), as text addresses of one host each. */
+static int pfx_collision(const struct fam *f, char *a, char *b, size_t len)
+{
+	static __u32 first[MXG_PFX_SLOTS];
+	__u32 seed, i, j, n = f->l3 == FRAME_IPV4 ? 512 : 65536;
+
+	for (seed = 1; seed < 1000; seed++) {
+		memset(first, 0, sizeof(first));
+		for (i = 0; i < n; i++) {
+			char txt[INET6_ADDRSTRLEN];
+			union mxg_addr net;
+			__u32 slot;
+
+			if (f->l3 == FRAME_IPV4)
+				snprintf(txt, sizeof(txt), "198.%u.%u.0",
+					 18 + i / 256, i % 256);
+			else
+				snprintf(txt, sizeof(txt), "2001:db8:%x::", i);
+			addr_from(txt, &net);
+			slot = mxg_pfx_slot(&net, SMTP, seed);
+			if (!first[slot]) {
+				first[slot] = i + 1;
+				continue;
+			}
+			E.c->pfx_seed = seed;
+			j = first[slot] - 1;
+			if (f->l3 == FRAME_IPV4) {
+				snprintf(a, len, "198.%u.%u.7", 18 + j / 256, j % 256);
+				snprintf(b, len, "198.%u.%u.7", 18 + i / 256, i % 256);
+			} else {
+				snprintf(a, len, "2001:db8:%x::7", j);
+				snprintf(b, len, "2001:db8:%x::7", i);
+			}
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* A network hashed to a slot another network is still draining shares that
+ * bucket (refused with it); once the bucket has refilled, the newcomer
+ * takes the slot over with a fresh bucket. */
+static void test_pfx_slots(const struct fam *f)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], name[96];
+	struct mxg_pfx_val pv;
+	__u32 act, slot;
+	union mxg_addr net;
+	int err, i;
+
+	snprintf(name, sizeof(name), "prefix__slot_shared_then_taken_over/%s", f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = env_reset(ENFORCE);
+	if (!err) {
+		mxg_cfg_set_limit(E.c, SMTP, 1000, 1, 100);
+		mxg_cfg_set_plimit(E.c, SMTP, 1, 3600, 2);
+		err = pfx_collision(f, a, b, sizeof(a));
+	}
+	if (!err)
+		err = cfg_write();
+	for (i = 0; i < 3 && !err; i++) {
+		err = send_tcp(f, a, 25, SYN, &act);
+		if (!err)
+			CHECK_EQ(nm(name, "network A syn %d", i + 1),
+				 i < 2 ? XDP_PASS : XDP_DROP, act);
+	}
+	if (!err)
+		err = send_tcp(f, b, 25, SYN, &act);
+	if (err) {
+		fail_setup(name, "run", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "network B refused while A drains the slot"), XDP_DROP, act);
+	err = pfx_lookup(a, SMTP, &pv);
+	CHECK_EQ(nm(name, "slot still A's"), 0, err);
+	CHECK_EQ(nm(name, "slot counts B as shared"), 1, pv.shared);
+
+	/* A's bucket refilled (its time is past): B takes the slot. */
+	addr_from(a, &net);
+	mxg_addr_and(&net, &net, f->l3 == FRAME_IPV4 ? &E.c->pfx_mask4 : &E.c->pfx_mask6);
+	slot = mxg_pfx_slot(&net, SMTP, E.c->pfx_seed);
+	pv.tat_ns = 1;
+	err = bpf_map_update_elem(E.pfx, &slot, &pv, BPF_ANY) ? -errno : 0;
+	if (!err)
+		err = send_tcp(f, b, 25, SYN, &act);
+	if (err) {
+		fail_setup(name, "refill", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "network B passes once A's bucket is full"), XDP_PASS, act);
+	CHECK_EQ(nm(name, "slot now B's"), 0, pfx_lookup(b, SMTP, &pv));
+	CHECK_EQ(nm(name, "B's slot counts start afresh"), 1, pv.syns);
+	CHECK_EQ(nm(name, "A no longer owns it"), -ENOENT, pfx_lookup(a, SMTP, &pv));
+}
+
+/* The lists' verdict cache in source records (MXG_SRCF_CLEAN): an entry
+ * added after a source was cached as "no match" applies to its next SYN. */
+static void test_cache(const struct fam *f)
+{
+	const char *src = f->l3 == FRAME_IPV4 ? "198.18.44.5" : "2001:db8:44:1::5";
+	const char *net = f->l3 == FRAME_IPV4 ? "198.18.44.0" : "2001:db8:44::";
+	unsigned plen = f->l3 == FRAME_IPV4 ? 24 : 48;
+	static const char *what[] = { "block", "allow" };
+	struct mxg_lpm_key lk;
+	struct mxg_src_val sv;
+	char name[96];
+	__u32 act[3];
+	int err, w;
+
+	for (w = 0; w < 2; w++) {
+		snprintf(name, sizeof(name), "cache__%s_added_after_clean/%s",
+			 what[w], f->tag);
+		if (!CHECK_SELECTED(name))
+			continue;
+		err = env_reset(ENFORCE);
+		if (!err) {
+			mxg_cfg_set_limit(E.c, SMTP, 1000, 1, 100);
+			err = cfg_write();
+		}
+		if (!err)
+			err = send_tcp(f, src, 25, SYN, &act[0]);
+		if (!err)
+			err = send_tcp(f, src, 25, SYN, &act[1]);
+		if (!err)
+			err = src_lookup(src, SMTP, &sv);
+		if (!err) {
+			CHECK_EQ(nm(name, "record caches no match"), MXG_SRCF_CLEAN,
+				 sv.flags & MXG_SRCF_CLEAN);
+			err = lpm_from(net, plen, &lk);
+		}
+		if (!err) {
+			struct mxg_block_val bv = { 0 };
+			struct mxg_allow_val av = { 0 };
+
+			if (w == 0)
+				err = bpf_map_update_elem(E.block_t, &lk, &bv, BPF_ANY);
+			else
+				err = bpf_map_update_elem(E.allow, &lk, &av, BPF_ANY);
+			err = err ? -errno : lists_note(w == 0 ? MXG_LISTS_BLOCK_T :
+						       MXG_LISTS_ALLOW, &lk);
+		}
+		if (!err)
+			err = send_tcp(f, src, 25, SYN, &act[2]);
+		if (err) {
+			fail_setup(name, "run", err);
+			continue;
+		}
+		CHECK_EQ(nm(name, "syn 1 passes"), XDP_PASS, act[0]);
+		CHECK_EQ(nm(name, "syn 2 passes"), XDP_PASS, act[1]);
+		CHECK_EQ(nm(name, "syn after the %s entry", what[w]),
+			 w == 0 ? XDP_DROP : XDP_PASS, act[2]);
+		if (w == 1) {
+			err = src_lookup(src, SMTP, &sv);
+			CHECK_EQ(nm(name, "allowed syn not counted on the record"),
+				 2, err ? 0 : sv.syns);
+		}
+	}
+
+	/* An allow entry longer than the source key's prefix (a host in a
+	 * /64, or in a /24 when IPv4 sources are keyed by /24): another
+	 * address under the same key must not make the record skip it. */
+	snprintf(name, sizeof(name), "cache__finer_entry_keeps_trie_lookups/%s",
+		 f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = env_reset(ENFORCE);
+	if (!err) {
+		mxg_cfg_set_limit(E.c, SMTP, 1000, 1, 100);
+		if (f->l3 == FRAME_IPV4)
+			mxg_cfg_set_prefixes(E.c, 24, E.c->v6_prefix);
+		err = cfg_write();
+	}
+	if (!err)
+		err = allow_host(f->l3 == FRAME_IPV4 ? "198.18.44.9" : "2001:db8:44:1::9");
+	if (!err)
+		err = send_tcp(f, src, 25, SYN, &act[0]);
+	if (!err)
+		err = send_tcp(f, src, 25, SYN, &act[1]);
+	if (!err)
+		err = send_tcp(f, f->l3 == FRAME_IPV4 ? "198.18.44.9" : "2001:db8:44:1::9",
+			       25, SYN, &act[2]);
+	if (!err)
+		err = src_lookup(f->l3 == FRAME_IPV4 ? "198.18.44.0" : src, SMTP, &sv);
+	if (err) {
+		fail_setup(name, "run", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "record does not cache"), 0, sv.flags & MXG_SRCF_CLEAN);
+	CHECK_EQ(nm(name, "host under the same key passes as allowed"), XDP_PASS, act[2]);
+	CHECK_EQ(nm(name, "its SYN is not counted on the key's record"), 2, sv.syns);
+}
+
+/* What the controller does after removals: lists that became empty are not
+ * asked any more, and the generation moves. */
+static void test_recount(void)
+{
+	const char *name = "lists__recount_clears_empty";
+	struct mxg_maps m = { .cfg = E.cfg, .allow = E.allow, .block_h = E.block_h,
+			      .block_t = E.block_t, .lists = E.lists };
+	struct mxg_lists before, after;
+	__u32 zero = 0;
+	int err;
+
+	if (!CHECK_SELECTED(name))
+		return;
+	err = env_reset(ENFORCE);
+	if (!err)
+		err = allow_host("198.18.45.1");
+	if (!err)
+		err = block_host("198.18.45.2");
+	if (!err)
+		err = map_clear(E.allow);
+	if (!err)
+		err = bpf_map_lookup_elem(E.lists, &zero, &before) ? -errno : 0;
+	if (!err)
+		err = mxg_lists_recount(&m);
+	if (!err)
+		err = bpf_map_lookup_elem(E.lists, &zero, &after) ? -errno : 0;
+	if (err) {
+		fail_setup(name, "run", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "has before"), MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_H, before.has);
+	CHECK_EQ(nm(name, "longest IPv4 prefix before"), 32, before.max_len4);
+	CHECK_EQ(nm(name, "has after"), MXG_LISTS_BLOCK_H, after.has);
+	CHECK_EQ(nm(name, "longest prefix forgotten with the tries"), 0, after.max_len4);
+	CHECK_EQ(nm(name, "generation moved"), before.gen + 1, after.gen);
 }
 
 static int src_evict(const char *txt, __u32 svc)
@@ -1845,8 +2144,11 @@ int main(int argc, char **argv)
 		test_bucket(&fams[i], ENFORCE);
 		test_bucket(&fams[i], MONITOR);
 		test_prefix_bucket(&fams[i]);
+		test_pfx_slots(&fams[i]);
+		test_cache(&fams[i]);
 		test_penalty(&fams[i]);
 	}
+	test_recount();
 	test_flood();
 	env_close();
 	printf("# %d checks passed, %d failed\n", check_passed, check_failed);

@@ -433,8 +433,10 @@ static struct mxg_cfg *default_slot(void)
 {
 	struct mxg_cfg *s = malloc(sizeof(*s));
 
-	if (s)
+	if (s) {
 		mxg_cfg_defaults(s);
+		s->pfx_seed = 0; /* random per slot, not a setting */
+	}
 	return s;
 }
 
