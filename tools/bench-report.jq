@@ -34,7 +34,8 @@ def pairs: [["syn_block_exact_large", "syn_block_exact_small"],
   flood: $flood,
   controller: $ctl,
   memory: (if $prog == null then null else ($prog.memory + {
-    bytes_per_tracked_source: ($prog.memory.src_memlock_full / $prog.memory.src_max_entries),
+    bytes_per_tracked_source: (($prog.memory.src_memlock_full - $prog.memory.src_memlock_half_size) / ($prog.memory.src_max_entries - ($prog.memory.src_max_entries / 2 | floor))),
+    bytes_per_tracked_source_with_fixed: ($prog.memory.src_memlock_full / $prog.memory.src_max_entries),
     bytes_per_block_exact: (($prog.memory.block_h_memlock_after - $prog.memory.block_h_memlock_before) / $prog.memory.block_h_entries),
     bytes_per_block_prefix: (($prog.memory.block_t_memlock_after - $prog.memory.block_t_memlock_before) / $prog.memory.block_t_entries)
   }) end),

@@ -38,6 +38,7 @@ end),
 (if .memory == null then empty else
   row("kernel memory (memlock)"; "bytes"; ""; ""),
   row("  per tracked source (mxg_src, \(.memory.src_max_entries) slots)"; (.memory.bytes_per_tracked_source | f(1)); ""; ""),
+  row("    the same with the map's fixed part spread over them"; (.memory.bytes_per_tracked_source_with_fixed | f(3)); ""; ""),
   row("  per exact block entry (mxg_block_h)"; (.memory.bytes_per_block_exact | f(1)); ""; ""),
   row("  per block prefix (mxg_block_t)"; (.memory.bytes_per_block_prefix | f(1)); ""; ""),
   row("  all maps, defaults + large list"; .memory.all_maps_memlock_with_large_list; ""; ""),
