@@ -172,7 +172,7 @@ static __always_inline int mxg_prefix_take(const struct mxg_cfg *cfg,
 	    v->addr.w[2] != a.w[2] || v->addr.w[3] != a.w[3]) {
 		if (v->svc && !mxg_bucket_full(v->tat_ns, now)) {
 			/* Owner still draining: share its bucket. */
-			__sync_fetch_and_add(&v->shared, 1);
+			v->shared++;
 		} else {
 			v->addr = a;
 			v->svc = svc;
@@ -191,11 +191,16 @@ static __always_inline int mxg_prefix_take(const struct mxg_cfg *cfg,
 		if (ok)
 			return ok;
 	}
-	__sync_fetch_and_add(&v->syns, 1);
+	v->syns++;
 	if (!ok)
-		__sync_fetch_and_add(&v->drops, 1);
+		v->drops++;
 	return ok;
 }
+
+/* Counters in records (sources, networks, list entries) are plain
+ * increments, like the bucket state beside them: a locked add costs ~4 ns a
+ * SYN here, and two CPUs updating one record in the same instant lose at most
+ * an increment. The per-CPU counters of mxg_stats are exact. */
 
 /* Step 5 on one source record (in the map, or fresh on the stack): its own
  * bucket, then its prefix's bucket; a SYN passes when both have a token.
@@ -219,7 +224,7 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 	s->last_ns = now;
 	if (tag)
 		s->flags = (s->flags & MXG_SRCF_LIMITED) | tag;
-	__sync_fetch_and_add(&s->syns, 1);
+	s->syns++;
 	prev = t = s->tat_ns;
 	ok = mxg_bucket_take(&t, now, lim->interval_ns, lim->burst);
 	if (ok) {
@@ -247,9 +252,9 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 	/* A refused SYN is the source's drop whichever bucket refused it;
 	 * only its own bucket running dry makes the source "limited". */
 	if (monitor)
-		__sync_fetch_and_add(&s->would_drops, 1);
+		s->would_drops++;
 	else
-		__sync_fetch_and_add(&s->drops, 1);
+		s->drops++;
 	if (ok)
 		return monitor ? MXG_R_PLIMIT_WOULD : MXG_R_PLIMIT;
 	if (!(s->flags & MXG_SRCF_LIMITED)) {
@@ -331,7 +336,7 @@ static __always_inline int mxg_block_live(const struct mxg_block_val *b,
 static __always_inline int mxg_block_hit(const struct mxg_cfg *cfg,
 					 struct mxg_block_val *b, __u64 now)
 {
-	__sync_fetch_and_add(&b->hits, 1);
+	b->hits++;
 	b->last_hit_ns = now;
 	return cfg->mode == MXG_MODE_MONITOR ? MXG_R_BLOCK_WOULD : MXG_R_BLOCK;
 }
@@ -373,7 +378,7 @@ static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 	if (has & MXG_LISTS_ALLOW) {
 		a = bpf_map_lookup_elem(&mxg_allow, &lk);
 		if (a) {
-			__sync_fetch_and_add(&a->hits, 1);
+			a->hits++;
 			a->last_hit_ns = bpf_ktime_get_coarse_ns();
 			return MXG_R_ALLOW;
 		}
