@@ -363,11 +363,13 @@ static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 	ls = bpf_map_lookup_elem(&mxg_lists, &zero);
 	if (ls) {
 		has = ls->has;
-		if (syn && (p->v6 ? ls->max_len6 <= cfg->v6_prefix :
-				    ls->max_len4 <= cfg->v4_prefix))
+		if (p->v6 ? ls->max_len6 <= cfg->v6_prefix :
+			    ls->max_len4 <= cfg->v4_prefix)
 			tag = MXG_SRCF_CLEAN | ls->gen << MXG_SRCF_GEN_SHIFT;
 	}
-	if (syn) {
+	/* Any packet of a tracked source may use the cache (segments of a
+	 * session skip the tries too); only a SYN refreshes it. */
+	if (syn || (tag && (has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T)))) {
 		mxg_src_key(cfg, p, svc, &k);
 		s = bpf_map_lookup_elem(&mxg_src, &k);
 		if (tag && s && (s->flags | MXG_SRCF_LIMITED) ==

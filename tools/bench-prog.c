@@ -584,6 +584,12 @@ int main(int argc, char **argv)
 		    b.prog, &b, CFG_HUGE, 0, V_PASS, FRAME_IPV4, FRAME_TCP, "198.18.0.10", 25, syn);
 		ADD("syn_under_v6_large", "mxguard: SYN/25 under limit, IPv6, large list",
 		    b.prog, &b, CFG_HUGE, 0, V_PASS, FRAME_IPV6, FRAME_TCP, "2001:db8::10", 25, syn);
+		/* A segment of a session from a tracked source (its record
+		 * exists from the SYN cases above): the list cache at work. */
+		ADD("ack25", "mxguard: ACK/25 of a session, small list",
+		    a.prog, &a, CFG_HUGE, 0, V_PASS, FRAME_IPV4, FRAME_TCP, "198.18.0.10", 25, ack);
+		ADD("ack25_large", "mxguard: ACK/25 of a session, large list",
+		    b.prog, &b, CFG_HUGE, 0, V_PASS, FRAME_IPV4, FRAME_TCP, "198.18.0.10", 25, ack);
 	}
 #undef ADD
 

@@ -16,7 +16,8 @@ def mail_small: ["syn_under", "syn_under_v6", "syn_over", "syn_allow",
 def pairs: [["syn_block_exact_large", "syn_block_exact_small"],
 	["syn_block_pfx_large", "syn_block_pfx_small"],
 	["syn_block_pfx6_large", "syn_block_pfx6_small"],
-	["syn_under_large", "syn_under"], ["syn_under_v6_large", "syn_under_v6"]];
+	["syn_under_large", "syn_under"], ["syn_under_v6_large", "syn_under_v6"],
+	["ack25_large", "ack25"]];
 
 {
   machine: {cpu: $host, kernel: $kernel, cpus: $cpus},

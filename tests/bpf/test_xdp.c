@@ -1851,7 +1851,7 @@ static void test_cache(const struct fam *f)
 	struct mxg_lpm_key lk;
 	struct mxg_src_val sv;
 	char name[96];
-	__u32 act[3];
+	__u32 act[4];
 	int err, w;
 
 	for (w = 0; w < 2; w++) {
@@ -1869,8 +1869,11 @@ static void test_cache(const struct fam *f)
 		if (!err)
 			err = send_tcp(f, src, 25, SYN, &act[1]);
 		if (!err)
+			err = send_tcp(f, src, 25, FRAME_TCP_ACK, &act[3]);
+		if (!err)
 			err = src_lookup(src, SMTP, &sv);
 		if (!err) {
+			CHECK_EQ(nm(name, "segment of the session passes"), XDP_PASS, act[3]);
 			CHECK_EQ(nm(name, "record caches no match"), MXG_SRCF_CLEAN,
 				 sv.flags & MXG_SRCF_CLEAN);
 			err = lpm_from(net, plen, &lk);
@@ -1888,10 +1891,14 @@ static void test_cache(const struct fam *f)
 		}
 		if (!err)
 			err = send_tcp(f, src, 25, SYN, &act[2]);
+		if (!err)
+			err = send_tcp(f, src, 25, FRAME_TCP_ACK, &act[3]);
 		if (err) {
 			fail_setup(name, "run", err);
 			continue;
 		}
+		CHECK_EQ(nm(name, "segment after the %s entry", what[w]),
+			 w == 0 ? XDP_DROP : XDP_PASS, act[3]);
 		CHECK_EQ(nm(name, "syn 1 passes"), XDP_PASS, act[0]);
 		CHECK_EQ(nm(name, "syn 2 passes"), XDP_PASS, act[1]);
 		CHECK_EQ(nm(name, "syn after the %s entry", what[w]),
