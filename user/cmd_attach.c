@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "maps.h"
+#include "rescale.h"
 #include "out.h"
 #include "units.h"
 #include "config.h"
@@ -156,20 +157,12 @@ static int xdp_create(int prog_fd, int ifindex, __u32 flags)
 static int apply_config(const struct mxg_config *conf)
 {
 	struct mxg_maps m;
-	struct mxg_cfg *c;
 	int err;
 
 	err = mxg_maps_open(&m);
 	if (err)
 		return err;
-	c = mxg_cfg_load(&m);
-	if (!c) {
-		mxg_maps_close(&m);
-		return -EIO;
-	}
-	mxg_config_apply(conf, c);
-	err = mxg_cfg_store(&m, c);
-	free(c);
+	err = mxg_config_apply_live(&m, conf);
 	mxg_maps_close(&m);
 	return err;
 }

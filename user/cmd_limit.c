@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "maps.h"
+#include "rescale.h"
 #include "out.h"
 #include "units.h"
 #include "cfg.h"
@@ -53,7 +54,7 @@ static int limit_set(int argc, char **argv)
 	const char *rate = NULL, *burst = NULL, *prate = NULL, *pburst = NULL;
 	const char *why, *svcname;
 	__u32 n = 0, per_s = 0, b = 0, pn = 0, pper_s = 0, pb = 0;
-	struct mxg_cfg *c = NULL;
+	struct mxg_cfg *c = NULL, *old;
 	struct mxg_maps m;
 	int opt, err, svc = -1;
 	unsigned s;
@@ -95,6 +96,13 @@ static int limit_set(int argc, char **argv)
 	err = cfg_begin(&m, &c, 1);
 	if (err)
 		return err;
+	old = malloc(sizeof(*old));
+	if (!old) {
+		free(c);
+		mxg_maps_close(&m);
+		return -ENOMEM;
+	}
+	*old = *c;
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 		struct mxg_limit *l = &c->limit[s], *pl = &c->plimit[s];
 		char rb[32], prb[32];
@@ -113,6 +121,19 @@ static int limit_set(int argc, char **argv)
 		       mxg_svc_name(s), rb, l->burst, prb, pl->burst);
 	}
 	err = mxg_cfg_store(&m, c);
+	if (!err) {
+		size_t moved;
+
+		/* Sources already over their limit get the new one now. */
+		err = mxg_buckets_rescale(&m, old, c, &moved);
+		if (err)
+			mxg_err("limits set, but the buckets of tracked sources could not be carried over: %s",
+				strerror(-err));
+		else if (moved)
+			printf("%zu drained bucket%s carried over to the new limits\n",
+			       moved, moved == 1 ? "" : "s");
+	}
+	free(old);
 	free(c);
 	mxg_maps_close(&m);
 	return err;
@@ -230,10 +251,16 @@ const struct mxg_cmd mxg_cmd_limit = {
 	"A SYN finding the bucket empty is dropped (mode enforce) or counted as\n"
 	"would-drop (mode monitor). Allowlisted sources are never limited.\n\n"
 	"All sources of one network (IPv4 /24, IPv6 /48) also share a network\n"
-	"bucket per service (default 10x the per-source rate and burst): a botnet\n"
-	"spread over one network is limited as a whole. A source over its limit\n"
-	"is also remembered outside the LRU source table, so a flood of spoofed\n"
-	"addresses that pushes it out of that table does not give it a new burst.\n\n"
+	"bucket per service: a botnet spread over one network is limited as a\n"
+	"whole. Its defaults are 10x the default per-source rate and burst; it is\n"
+	"set only by --prefix-rate and --prefix-burst, never derived from --rate.\n"
+	"A source over its limit is also remembered outside the LRU source table,\n"
+	"so a flood of spoofed addresses that pushes it out of that table does not\n"
+	"give it a new burst.\n\n"
+	"A new limit applies at once to sources and networks already over the old\n"
+	"one: what a drained bucket owes is kept in connections, not in time, and\n"
+	"capped at the new burst (raising smtp from 1/hour to 100/min frees a\n"
+	"source that owed three connections within two seconds).\n\n"
 	"Services: smtp (25), submissions (465), submission (587), pop3 (110),\n"
 	"pop3s (995), imap (143), imaps (993); 'all' sets every service.\n\n"
 	"Options of set (at least one):\n"

@@ -21,6 +21,7 @@
 #include "lists.h"
 #include "log.h"
 #include "maps.h"
+#include "rescale.h"
 #include "state.h"
 #include "alert.h"
 #include "escalate.h"
@@ -667,15 +668,8 @@ static int do_run(int argc, char **argv)
 			     strerror(-err));
 		err = 0;
 		/* What the config file says wins over the snapshot. */
-		if (s.have_conf || s.conf_path) {
-			struct mxg_cfg *c = mxg_cfg_load(&m);
-
-			if (c) {
-				mxg_config_apply(&s.conf, c);
-				mxg_cfg_store(&m, c);
-				free(c);
-			}
-		}
+		if ((s.have_conf || s.conf_path) && mxg_config_apply_live(&m, &s.conf))
+			slog("error", "cannot apply the config to the maps", "%s", "");
 	}
 	load_allow_files(&s, &m);
 	mxg_maps_close(&m);
