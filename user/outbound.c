@@ -769,19 +769,29 @@ static int rec_read(int fd, __u64 now, struct mxo_rec_row **out, size_t *n)
 	return 0;
 }
 
+int mxo_total_read(const struct mxo_maps *m, struct mxo_total *t)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->total, &zero, t)) {
+		int err = -errno;
+
+		mxg_err("cannot read the outbound total: %s", strerror(errno));
+		return mxg_sys(err);
+	}
+	return 0;
+}
+
 int mxo_out_read(const struct mxo_maps *m, struct mxo_out_state *s)
 {
 	struct mxg_maps view;
-	__u32 zero = 0;
 	int err;
 
 	memset(s, 0, sizeof(*s));
 	s->now = mxg_mono_ns();
 	err = mxo_cfg_load(m, &s->cfg);
-	if (!err && bpf_map_lookup_elem(m->total, &zero, &s->total)) {
-		err = mxg_sys(-errno);
-		mxg_err("cannot read the outbound total: %s", strerror(errno));
-	}
+	if (!err)
+		err = mxo_total_read(m, &s->total);
 	if (!err)
 		err = mxo_stats_read(m, s->cnt);
 	if (!err)

@@ -166,6 +166,8 @@ struct mxo_out_state {
 	__u64 now;          /* CLOCK_MONOTONIC ns of the reading */
 };
 
+/* The host-wide total (mxo_total's one slot). */
+int mxo_total_read(const struct mxo_maps *m, struct mxo_total *t);
 /* Read everything (free with mxo_out_free, also after an error). */
 int mxo_out_read(const struct mxo_maps *m, struct mxo_out_state *s);
 void mxo_out_free(struct mxo_out_state *s);
