@@ -62,7 +62,6 @@ static int get_prog(int *prog_fd)
 {
 	char path[PATH_MAX];
 	struct mxguard *skel;
-	struct bpf_map *map;
 	struct mxg_maps m;
 	struct mxg_cfg *c;
 	int err, fd;
@@ -82,19 +81,9 @@ static int get_prog(int *prog_fd)
 		mxg_err("cannot open the BPF object: %s", strerror(errno));
 		return mxg_sys(err);
 	}
-	bpf_object__for_each_map(map, skel->obj) {
-		char mp[PATH_MAX];
-
-		/* Only the ABI's maps; the compiler's constant pools
-		 * (.rodata.*) belong to this one program load. */
-		if (bpf_map__is_internal(map))
-			continue;
-		mxg_pin_path(mp, bpf_map__name(map));
-		err = bpf_map__set_pin_path(map, mp);
-		if (err)
-			goto out;
-	}
-	err = mxguard__load(skel);
+	err = mxg_obj_pin_maps(skel->obj);
+	if (!err)
+		err = mxguard__load(skel);
 	if (err) {
 		mxg_err("cannot load the XDP program: %s (run with -vv for the verifier log)",
 			strerror(-err));

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "maps.h"
 #include "out.h"
+#include "outbound.h"
 #include "units.h"
 
 #define DUMP_SCHEMA_VERSION 1
@@ -254,19 +255,22 @@ static int out_finish(struct dump_out *o, int err)
 
 /* ---- writers --------------------------------------------------------- */
 
-/* CSV columns, in order; each record type fills its own subset. */
+/* CSV columns, in order; each record type fills its own subset. The
+ * outbound and local records came later: their columns are at the end. */
 enum {
 	C_RECORD, C_KEY, C_VALUE, C_SERVICE, C_ADDR, C_SYNS, C_DROPS,
 	C_WOULD_DROPS, C_FIRST_SEEN, C_LAST_SEEN, C_LIMITED, C_TOKENS, C_RATE,
 	C_BURST, C_PORTS, C_COMMENT, C_FEED, C_REASON, C_ADDED, C_EXPIRES,
-	C_EXPIRED, C_HITS, C_LAST_HIT, NCOLS
+	C_EXPIRED, C_HITS, C_LAST_HIT, C_PER_MIN, C_ID, C_NAME, C_CONNS,
+	C_REFUSED, C_TRUSTED, C_LAST_COMM, C_LAST_UID, C_LAST_CGROUP, NCOLS
 };
 
 static const char *const csv_head[NCOLS] = {
 	"record", "key", "value", "service", "addr", "syns", "drops",
 	"would_drops", "first_seen", "last_seen", "limited", "tokens", "rate",
 	"burst", "ports", "comment", "feed", "reason", "added", "expires",
-	"expired", "hits", "last_hit",
+	"expired", "hits", "last_hit", "per_min", "id", "name", "conns",
+	"refused", "trusted", "last_comm", "last_uid", "last_cgroup",
 };
 
 /* One formatted ISO 8601 second, reused while it repeats: a million records
@@ -326,10 +330,11 @@ static char *fmt_u64(char *end, __u64 v)
 
 /* One output line built in memory and written with one call: a million
  * records cost a million writes, not twenty million. Large enough for the
- * longest row (reason, comment and feed all quoted and doubled). */
+ * longest row (reason, comment and feed, or a cgroup path, all quoted and
+ * doubled). */
 struct line {
 	size_t n;
-	char buf[1024];
+	char buf[4 * PATH_MAX];
 };
 
 static void put(struct line *l, const char *s, size_t n)
@@ -616,27 +621,27 @@ static int dump_counters(struct dump *d)
 
 /* ---- allow and block --------------------------------------------------- */
 
-static int allow_cb(const struct mxg_allow_entry *e, void *ctx)
+/* An allowlist entry, of the XDP side (record "allow") or the outbound one
+ * ("outbound_allow"). */
+static void allow_entry(struct dump *d, const struct mxg_allow_entry *e,
+			const char *record)
 {
-	struct dump *d = ctx;
 	char cs[MXG_CIDR_STRLEN], hits[24];
 	__u64 last = to_unix(d, e->v.last_hit_ns);
 	char comment[MXG_COMMENT_LEN + 1];
 
-	if (interrupted)
-		return check_interrupted();
 	snprintf(comment, sizeof(comment), "%.*s", MXG_COMMENT_LEN, e->v.comment);
 	mxg_cidr_format(&e->cidr, cs, sizeof(cs));
 	if (d->csv) {
 		const char *cells[NCOLS] = {
-			[C_RECORD] = "allow", [C_ADDR] = cs, [C_COMMENT] = comment,
+			[C_RECORD] = record, [C_ADDR] = cs, [C_COMMENT] = comment,
 			[C_ADDED] = tfmt(&d->tc[0], e->v.added_s),
 			[C_HITS] = fmt_u64(hits + sizeof(hits), e->v.hits),
 			[C_LAST_HIT] = tfmt(&d->tc[1], last),
 		};
 
 		csv_row(d->f, cells);
-		return 0;
+		return;
 	}
 	mxg_json_obj(&d->j, NULL);
 	mxg_json_str(&d->j, "cidr", cs);
@@ -645,6 +650,15 @@ static int allow_cb(const struct mxg_allow_entry *e, void *ctx)
 	mxg_json_u64(&d->j, "hits", e->v.hits);
 	jtime(d, 1, "last_hit", last);
 	mxg_json_obj_end(&d->j);
+}
+
+static int allow_cb(const struct mxg_allow_entry *e, void *ctx)
+{
+	struct dump *d = ctx;
+
+	if (interrupted)
+		return check_interrupted();
+	allow_entry(d, e, "allow");
 	return 0;
 }
 
@@ -868,6 +882,255 @@ static int dump_tables(struct dump *d)
 	return 0;
 }
 
+/* ---- outbound and local -------------------------------------------------- */
+
+/* The outbound tables are small and bounded (MXO_DST_MAX destinations,
+ * MXO_SRC_MAX sources, MXO_LOCAL_MAX uids and cgroups): read whole, then
+ * written. JSON: the members of `mxguard outbound --json` and `mxguard local
+ * --json`; CSV: rows of their own record types. */
+
+struct ob_dump {
+	struct mxo_out_state out;
+	struct mxo_local_state local;
+};
+
+static void ob_kv(struct dump *d, const char *record, const char *key,
+		  const char *value)
+{
+	const char *cells[NCOLS] = { [C_RECORD] = record, [C_KEY] = key,
+				     [C_VALUE] = value };
+
+	csv_row(d->f, cells);
+}
+
+static void ob_kv_u64(struct dump *d, const char *record, const char *key,
+		      __u64 v)
+{
+	char num[24];
+
+	ob_kv(d, record, key, fmt_u64(num + sizeof(num), v));
+}
+
+static void ob_limit(struct dump *d, const char *record, const char *key,
+		     const struct mxg_limit *l)
+{
+	char rate[32] = "off", burst[24];
+	const char *cells[NCOLS] = { [C_RECORD] = record, [C_KEY] = key,
+				     [C_RATE] = rate };
+
+	if (l->interval_ns) {
+		mxg_format_rate(l->rate_n, l->rate_per_s, rate, sizeof(rate));
+		cells[C_BURST] = fmt_u64(burst + sizeof(burst), l->burst);
+	}
+	csv_row(d->f, cells);
+}
+
+/* One counter row per port and verdict. */
+static void ob_counters(struct dump *d, const char *record, const __u64 *cnt,
+			int local)
+{
+	unsigned p, v, nv = local ? MXO_LV_MAX : MXO_V_MAX;
+	char num[24];
+
+	for (p = 0; p < MXO_PORT_MAX; p++)
+		for (v = 0; v < nv; v++) {
+			const char *cells[NCOLS] = {
+				[C_RECORD] = record, [C_SERVICE] = mxo_port_name(p),
+				[C_KEY] = local ? mxo_lverdict_name(v) : mxo_verdict_name(v),
+				[C_VALUE] = fmt_u64(num + sizeof(num),
+					cnt[local ? MXO_LO_IDX(p, v) : MXO_EG_IDX(p, v)]),
+			};
+
+			csv_row(d->f, cells);
+		}
+}
+
+static void ob_csv_state(struct dump *d, const struct mxo_out_state *s)
+{
+	const char *r = "outbound_meta";
+	char key[IF_NAMESIZE + 16];
+	size_t i;
+
+	for (i = 0; i < s->nifs; i++) {
+		snprintf(key, sizeof(key), "interface:%s", s->ifs[i].name);
+		ob_kv(d, r, key, s->ifs[i].present ? "present" : "gone");
+	}
+	ob_kv_u64(d, r, "dst_prefix_v4", s->cfg.dst_plen4);
+	ob_kv_u64(d, r, "dst_prefix_v6", s->cfg.dst_plen6);
+	ob_kv(d, r, "changed", tfmt(&d->tc[0], s->cfg.changed_s));
+	ob_kv_u64(d, r, "syns", s->total.syns);
+	ob_kv_u64(d, r, "per_min", mxo_win_per_min(&s->total.win, s->now));
+	ob_kv(d, r, "warn_active", mxo_warn_active(s) ? "true" : "false");
+	ob_kv(d, r, "warn_since", tfmt(&d->tc[1], to_unix(d, s->total.warn_since_ns)));
+	ob_kv_u64(d, r, "warn_episodes", s->total.warn_episodes);
+	ob_kv_u64(d, r, "warn_over", s->cnt[MXO_MISC_IDX(MXO_C_WARN_OVER)]);
+	ob_kv(d, r, "cap_active", mxo_cap_active(s) ? "true" : "false");
+	ob_kv(d, r, "cap_since", tfmt(&d->tc[2], to_unix(d, s->total.cap_since_ns)));
+	ob_kv_u64(d, r, "cap_episodes", s->total.cap_episodes);
+	ob_kv_u64(d, r, "tracked_destinations", s->ndst);
+	ob_kv_u64(d, r, "tracked_sources", s->nsrc);
+	ob_kv_u64(d, r, "events_lost", s->cnt[MXO_MISC_IDX(MXO_C_EVENTS_LOST)]);
+	ob_kv_u64(d, r, "rec_fail", s->cnt[MXO_MISC_IDX(MXO_C_REC_FAIL)]);
+	ob_limit(d, "outbound_limit", "warn", &s->cfg.warn);
+	ob_limit(d, "outbound_limit", "cap", &s->cfg.cap);
+	ob_counters(d, "outbound_counter", s->cnt, 0);
+}
+
+static void ob_csv_recs(struct dump *d, const struct mxo_out_state *s, int dst)
+{
+	const struct mxo_rec_row *rows = dst ? s->dst : s->src;
+	size_t i, n = dst ? s->ndst : s->nsrc;
+
+	for (i = 0; i < n; i++) {
+		char as[MXG_CIDR_STRLEN], sy[24], dr[24], pm[24];
+		const char *cells[NCOLS] = {
+			[C_RECORD] = dst ? "outbound_destination" : "outbound_source",
+			[C_ADDR] = as,
+			[C_SYNS] = fmt_u64(sy + sizeof(sy), rows[i].r.syns),
+			[C_DROPS] = fmt_u64(dr + sizeof(dr), rows[i].r.drops),
+			[C_PER_MIN] = fmt_u64(pm + sizeof(pm), rows[i].per_min),
+			[C_FIRST_SEEN] = tfmt(&d->tc[0], to_unix(d, rows[i].r.first_ns)),
+			[C_LAST_SEEN] = tfmt(&d->tc[1], to_unix(d, rows[i].r.last_ns)),
+		};
+
+		if (dst)
+			mxo_dst_str(&s->cfg, &rows[i].addr, as, sizeof(as));
+		else
+			mxg_addr_format(&rows[i].addr, as, sizeof(as));
+		csv_row(d->f, cells);
+	}
+}
+
+static void ob_csv_local_state(struct dump *d, const struct mxo_local_state *s)
+{
+	const char *r = "local_meta";
+	char key[48];
+	size_t i;
+
+	for (i = 0; i < s->natt; i++) {
+		snprintf(key, sizeof(key), "cgroup:%llu", (unsigned long long)s->att[i].id);
+		ob_kv(d, r, key, s->att[i].path ? s->att[i].path : "gone");
+	}
+	ob_kv_u64(d, r, "tracked_uids", s->nuid);
+	ob_kv_u64(d, r, "tracked_cgroups", s->n - s->nuid);
+	ob_kv_u64(d, r, "limited_uids", s->limited_uids);
+	ob_kv_u64(d, r, "limited_cgroups", s->limited_cgroups);
+	ob_limit(d, "local_limit", "uid", &s->cfg.uid_limit);
+	ob_limit(d, "local_limit", "cgroup", &s->cfg.cg_limit);
+	ob_counters(d, "local_counter", s->cnt, 1);
+}
+
+static void ob_csv_lrow(struct dump *d, const struct mxo_lrow *l)
+{
+	char id[24], co[24], re[24], pm[24], last[24], comm[MXO_COMM_LEN + 1];
+	int uid = l->k.kind == MXO_LK_UID;
+	const char *cells[NCOLS] = {
+		[C_RECORD] = uid ? "local_uid" : "local_cgroup",
+		[C_ID] = fmt_u64(id + sizeof(id), l->k.id),
+		[C_NAME] = l->name ? l->name : "",
+		[C_CONNS] = fmt_u64(co + sizeof(co), l->r.conns),
+		[C_REFUSED] = fmt_u64(re + sizeof(re), l->r.refused),
+		[C_PER_MIN] = fmt_u64(pm + sizeof(pm), l->per_min),
+		[C_LIMITED] = l->limited ? "true" : "false",
+		[C_TRUSTED] = l->trusted ? "true" : "false",
+		[C_FIRST_SEEN] = tfmt(&d->tc[0], to_unix(d, l->r.first_ns)),
+		[C_LAST_SEEN] = tfmt(&d->tc[1], to_unix(d, l->r.last_ns)),
+		[C_LAST_COMM] = comm,
+	};
+
+	snprintf(comm, sizeof(comm), "%.*s", MXO_COMM_LEN, l->r.comm);
+	if (uid)
+		cells[C_LAST_CGROUP] = fmt_u64(last + sizeof(last), l->r.last_cgid);
+	else
+		cells[C_LAST_UID] = fmt_u64(last + sizeof(last), l->r.last_uid);
+	csv_row(d->f, cells);
+}
+
+static void ob_csv_trust(struct dump *d, const struct mxo_trust_row *t)
+{
+	char id[24], comment[MXG_COMMENT_LEN + 1];
+	const char *cells[NCOLS] = {
+		[C_RECORD] = "local_trust", [C_KEY] = mxo_lkind_name(t->k.kind),
+		[C_ID] = fmt_u64(id + sizeof(id), t->k.id),
+		[C_NAME] = t->name ? t->name : "", [C_COMMENT] = comment,
+		[C_ADDED] = tfmt(&d->tc[0], t->t.added_s),
+	};
+
+	snprintf(comment, sizeof(comment), "%.*s", MXG_COMMENT_LEN, t->t.comment);
+	csv_row(d->f, cells);
+}
+
+static void ob_csv(struct dump *d, const struct ob_dump *o)
+{
+	size_t i;
+
+	ob_csv_state(d, &o->out);
+	for (i = 0; i < o->out.nallow; i++)
+		allow_entry(d, &o->out.allow[i], "outbound_allow");
+	ob_csv_recs(d, &o->out, 1);
+	ob_csv_recs(d, &o->out, 0);
+	ob_csv_local_state(d, &o->local);
+	for (i = 0; i < o->local.n; i++)
+		ob_csv_lrow(d, &o->local.rows[i]);
+	for (i = 0; i < o->local.ntrust; i++)
+		ob_csv_trust(d, &o->local.trust[i]);
+}
+
+static void ob_json(struct dump *d, const struct ob_dump *o)
+{
+	size_t i;
+
+	if (!o) {
+		mxg_json_null(&d->j, "outbound");
+		mxg_json_null(&d->j, "local");
+		return;
+	}
+	mxg_json_obj(&d->j, "outbound");
+	mxo_json_outbound(&d->j, &o->out, SIZE_MAX);
+	mxg_json_arr(&d->j, "allow");
+	for (i = 0; i < o->out.nallow; i++)
+		allow_entry(d, &o->out.allow[i], NULL);
+	mxg_json_arr_end(&d->j);
+	mxg_json_obj_end(&d->j);
+	mxg_json_obj(&d->j, "local");
+	mxo_json_local(&d->j, &o->local, SIZE_MAX);
+	mxg_json_obj_end(&d->j);
+}
+
+/* When the outbound programs were ever attached (their maps are pinned). */
+static int dump_outbound(struct dump *d)
+{
+	struct mxo_maps m;
+	struct ob_dump *o;
+	int err;
+
+	if (!mxo_maps_present()) {
+		if (!d->csv)
+			ob_json(d, NULL);
+		return 0;
+	}
+	err = mxo_maps_open(&m, 0);
+	if (err)
+		return err;
+	o = calloc(1, sizeof(*o));
+	err = o ? mxo_out_read(&m, &o->out) : -ENOMEM;
+	if (!err)
+		err = mxo_local_read(&m, &o->local, MXO_READ_NAMES);
+	mxo_maps_close(&m);
+	if (!err)
+		err = check_interrupted();
+	if (!err && d->csv)
+		ob_csv(d, o);
+	else if (!err)
+		ob_json(d, o);
+	if (o) {
+		mxo_out_free(&o->out);
+		mxo_local_free(&o->local);
+	}
+	free(o);
+	return err;
+}
+
 /* ---- the command --------------------------------------------------------- */
 
 static int has_suffix(const char *s, const char *suf)
@@ -962,6 +1225,8 @@ static int do_dump(int argc, char **argv)
 		err = dump_lists(&d);
 	if (!err)
 		err = dump_tables(&d);
+	if (!err)
+		err = dump_outbound(&d);
 	if (!err && !d.csv) {
 		mxg_json_obj_end(&d.j);
 		mxg_json_done(&d.j);
@@ -978,15 +1243,18 @@ out:
 const struct mxg_cmd mxg_cmd_dump = {
 	.name = "dump",
 	.synopsis = "dump [--format json|csv] [-o FILE[.gz]] [--gzip]",
-	.summary = "the whole state for forensics: lists, counters, every source",
+	.summary = "the whole state for forensics: lists, counters, every source, outbound",
 	.help =
 	"Write everything mxguard knows: host, mode, interfaces, limits, counters,\n"
 	"allowlist, blocklist, every network bucket and every tracked source\n"
-	"(one record per source and service). Streamed: memory use does not grow\n"
-	"with the number of records. The maps are read while the program keeps\n"
-	"counting: each record is consistent in itself, the whole is not one\n"
-	"instant. Times are ISO 8601 UTC to the second; a time that never\n"
-	"happened is null (JSON) or empty (CSV).\n\n"
+	"(one record per source and service), and, when the outbound programs\n"
+	"were ever attached, the outbound and local state: thresholds, counters,\n"
+	"every destination network, local source, uid and cgroup. Streamed:\n"
+	"memory use does not grow with the number of sources (the outbound\n"
+	"tables are small and bounded, and read whole). The maps are read while\n"
+	"the programs keep counting: each record is consistent in itself, the\n"
+	"whole is not one instant. Times are ISO 8601 UTC to the second; a time\n"
+	"that never happened is null (JSON) or empty (CSV).\n\n"
 	"Options:\n"
 	"  --format json   one JSON document (default)\n"
 	"  --format csv    one row per record, see below\n"
@@ -1028,13 +1296,34 @@ const struct mxg_cmd mxg_cmd_dump = {
 	"                  new connections seen, drops those refused (enforce),\n"
 	"                  would_drops those monitor mode let through; limited:\n"
 	"                  over its limit now; tokens: connections it may open at\n"
-	"                  once now\n\n"
+	"                  once now\n"
+	"  outbound        null when the outbound programs were never attached;\n"
+	"                  else the members of 'mxguard outbound --json' but time:\n"
+	"                  {interfaces, config, total, counters, tracked,\n"
+	"                  destinations[{prefix, allowlisted, allowlist[], syns,\n"
+	"                  drops, per_min, first_seen, last_seen}], sources[{addr,\n"
+	"                  syns, drops, per_min, first_seen, last_seen}],\n"
+	"                  events_lost, rec_fail}, every destination network and\n"
+	"                  local source, and allow[{cidr, comment, added, hits,\n"
+	"                  last_hit}] (destinations never capped)\n"
+	"  local           null likewise; else the members of 'mxguard local\n"
+	"                  --json' but time: {cgroups_attached[{id, path}],\n"
+	"                  config{uid_limit, cgroup_limit}, counters, tracked,\n"
+	"                  limited, uids[{uid, user, conns, refused, per_min,\n"
+	"                  limited, trusted, first_seen, last_seen, last_comm,\n"
+	"                  last_cgroup}], cgroups[{id, path, ..., last_uid}],\n"
+	"                  trusted[{kind, id, name, comment, added}], events_lost}\n"
+	"                  (outbound and local came after schema 1's first\n"
+	"                  release: new members, same schema_version)\n\n"
 	"CSV: a header line naming the columns, then one row per record. The\n"
 	"first column says which kind of record; each kind fills its own columns\n"
 	"and leaves the others empty. Quoting as RFC 4180; lines end in LF.\n"
 	"  record,key,value,service,addr,syns,drops,would_drops,first_seen,\n"
 	"  last_seen,limited,tokens,rate,burst,ports,comment,feed,reason,added,\n"
-	"  expires,expired,hits,last_hit\n"
+	"  expires,expired,hits,last_hit,per_min,id,name,conns,refused,trusted,\n"
+	"  last_comm,last_uid,last_cgroup\n"
+	"(the last nine came with the outbound records; the others keep their\n"
+	"places)\n"
 	"  meta     key, value: schema_version, time, host, kernel, pin_dir, mode,\n"
 	"           mode_since, v4_prefix, v6_prefix, v4_network_prefix,\n"
 	"           v6_network_prefix; and interface:NAME, value its XDP mode\n"
@@ -1048,7 +1337,32 @@ const struct mxg_cmd mxg_cmd_dump = {
 	"           last_hit\n"
 	"  network  addr (CIDR), service, syns, drops, tokens\n"
 	"  source   addr, service, syns, drops, would_drops, first_seen, last_seen,\n"
-	"           limited, tokens\n\n"
+	"           limited, tokens\n"
+	"Only when the outbound programs were ever attached:\n"
+	"  outbound_meta    key, value: interface:NAME (present or gone),\n"
+	"                   dst_prefix_v4, dst_prefix_v6, changed, syns, per_min,\n"
+	"                   warn_active, warn_since, warn_episodes, warn_over,\n"
+	"                   cap_active, cap_since, cap_episodes,\n"
+	"                   tracked_destinations, tracked_sources, events_lost,\n"
+	"                   rec_fail\n"
+	"  outbound_limit   key (warn or cap), rate (off when none), burst\n"
+	"  outbound_counter service (the port's name), key (pass, allow, cap),\n"
+	"                   value\n"
+	"  outbound_allow   as allow\n"
+	"  outbound_destination  addr (the network's CIDR), syns, drops, per_min,\n"
+	"                   first_seen, last_seen\n"
+	"  outbound_source  addr, syns, drops, per_min, first_seen, last_seen\n"
+	"  local_meta       key, value: cgroup:ID (its path, or gone),\n"
+	"                   tracked_uids, tracked_cgroups, limited_uids,\n"
+	"                   limited_cgroups\n"
+	"  local_limit      key (uid or cgroup), rate, burst\n"
+	"  local_counter    service (port name), key (pass, trusted, limit_uid,\n"
+	"                   limit_cgroup), value\n"
+	"  local_uid        id (the uid), name (user), conns, refused, per_min,\n"
+	"                   limited, trusted, first_seen, last_seen, last_comm,\n"
+	"                   last_cgroup\n"
+	"  local_cgroup     id, name (path), the same, last_uid instead\n"
+	"  local_trust      key (uid or cgroup), id, name, comment, added\n\n"
 	"Examples:\n"
 	"  mxguard dump -o /var/lib/mxguard/dump-$(date -u +%Y%m%dT%H%M%SZ).json.gz\n"
 	"  mxguard dump | jq '.sources | sort_by(-.drops) | .[:10]'\n"

@@ -55,35 +55,23 @@ static int shadow_cb(const struct mxg_block_entry *e, void *ctx)
 
 static int allow_add(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "comment", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *comment = "";
+	const char *comment;
 	struct mxg_allow_val v;
 	struct shadow_ctx sc;
 	struct mxg_cidr c;
 	struct mxg_maps m;
 	char cs[MXG_CIDR_STRLEN];
-	int opt, err;
+	int err;
 
-	while ((opt = mxg_getopt(&mxg_cmd_allow, argc, argv, "c:h", opts)) != -1) {
-		switch (opt) {
-		case 'c': comment = optarg; break;
-		case 'h': mxg_cmd_help(&mxg_cmd_allow); return 0;
-		default: return -EINVAL;
-		}
-	}
+	err = mxg_comment_opts(&mxg_cmd_allow, argc, argv, &comment);
+	if (err)
+		return err > 0 ? 0 : err;
 	err = mxg_want_args(&mxg_cmd_allow, argc, argv, 1, "address or CIDR");
 	if (err)
 		return err;
 	err = parse_cidr(&mxg_cmd_allow, argv[optind], &c);
 	if (err)
 		return err;
-	if (strlen(comment) >= MXG_COMMENT_LEN)
-		return mxg_usage(&mxg_cmd_allow, "comment '%s' is too long (at most %d bytes)",
-				 comment, MXG_COMMENT_LEN - 1);
 	err = mxg_maps_open_rw(&m);
 	if (err)
 		return err;
@@ -156,85 +144,70 @@ static int allow_del(int argc, char **argv)
 	return list_del(&mxg_cmd_allow, argc, argv, mxg_allow_del, "allowlist");
 }
 
-static void print_time_cell(__u64 unix_s, char *buf, size_t len)
+void mxg_allow_print(const struct mxg_allow_entry *e, size_t n, int json,
+		     const char *col0, const char *empty)
 {
-	if (unix_s)
-		mxg_format_time(unix_s, buf, len);
-	else
-		snprintf(buf, len, "-");
-}
+	const char *head[] = { col0, "HITS", "LAST HIT", "ADDED", "COMMENT" };
+	struct mxg_table t;
+	struct mxg_json j;
+	size_t i;
 
-static int allow_list(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct mxg_allow_entry *all = NULL;
-	struct mxg_maps m;
-	size_t n = 0, i;
-	int opt, err, json = 0;
-
-	while ((opt = mxg_getopt(&mxg_cmd_allow, argc, argv, "jh", opts)) != -1) {
-		switch (opt) {
-		case 'j': json = 1; break;
-		case 'h': mxg_cmd_help(&mxg_cmd_allow); return 0;
-		default: return -EINVAL;
-		}
-	}
-	err = mxg_want_args(&mxg_cmd_allow, argc, argv, 0, "");
-	if (err)
-		return err;
-	err = mxg_maps_open_ro(&m);
-	if (err)
-		return err;
-	err = mxg_allow_all(&m, &all, &n);
-	if (err)
-		goto out;
 	if (json) {
-		struct mxg_json j;
-
 		mxg_json_init(&j, stdout);
 		mxg_json_obj(&j, NULL);
 		mxg_json_arr(&j, "allow");
 		for (i = 0; i < n; i++) {
 			char cs[MXG_CIDR_STRLEN];
 
-			cidr_str(&all[i].cidr, cs);
+			cidr_str(&e[i].cidr, cs);
 			mxg_json_obj(&j, NULL);
 			mxg_json_str(&j, "cidr", cs);
-			mxg_json_str(&j, "comment", all[i].v.comment);
-			mxg_json_time(&j, "added", all[i].v.added_s);
-			mxg_json_u64(&j, "hits", all[i].v.hits);
-			mxg_json_time(&j, "last_hit", mxg_mono_to_unix(all[i].v.last_hit_ns));
+			mxg_json_str(&j, "comment", e[i].v.comment);
+			mxg_json_time(&j, "added", e[i].v.added_s);
+			mxg_json_u64(&j, "hits", e[i].v.hits);
+			mxg_json_time(&j, "last_hit", mxg_mono_to_unix(e[i].v.last_hit_ns));
 			mxg_json_obj_end(&j);
 		}
 		mxg_json_arr_end(&j);
 		mxg_json_obj_end(&j);
 		mxg_json_done(&j);
-	} else {
-		static const char *head[] = { "CIDR", "HITS", "LAST HIT", "ADDED", "COMMENT" };
-		struct mxg_table t;
-
-		mxg_table_init(&t, 5, head, 0x2);
-		for (i = 0; i < n; i++) {
-			char cs[MXG_CIDR_STRLEN], hits[16], last[32], added[32];
-			const char *cells[5] = { cs, hits, last, added, all[i].v.comment };
-
-			cidr_str(&all[i].cidr, cs);
-			mxg_format_count(all[i].v.hits, hits, sizeof(hits));
-			print_time_cell(mxg_mono_to_unix(all[i].v.last_hit_ns), last, sizeof(last));
-			print_time_cell(all[i].v.added_s, added, sizeof(added));
-			mxg_table_row(&t, cells);
-		}
-		if (n)
-			mxg_table_print(&t, stdout);
-		else
-			printf("the allowlist is empty\n");
-		mxg_table_free(&t);
+		return;
 	}
-out:
+	if (!n) {
+		printf("%s\n", empty);
+		return;
+	}
+	mxg_table_init(&t, 5, head, 0x2);
+	for (i = 0; i < n; i++) {
+		char cs[MXG_CIDR_STRLEN], hits[16], last[32], added[32];
+		const char *cells[5] = { cs, hits, last, added, e[i].v.comment };
+
+		cidr_str(&e[i].cidr, cs);
+		mxg_format_count(e[i].v.hits, hits, sizeof(hits));
+		mxg_format_time(mxg_mono_to_unix(e[i].v.last_hit_ns), last, sizeof(last));
+		mxg_format_time(e[i].v.added_s, added, sizeof(added));
+		mxg_table_row(&t, cells);
+	}
+	mxg_table_print(&t, stdout);
+	mxg_table_free(&t);
+}
+
+static int allow_list(int argc, char **argv)
+{
+	struct mxg_allow_entry *all = NULL;
+	struct mxg_maps m;
+	size_t n = 0;
+	int err, json;
+
+	err = mxg_json_opts(&mxg_cmd_allow, argc, argv, &json);
+	if (err)
+		return err > 0 ? 0 : err;
+	err = mxg_maps_open_ro(&m);
+	if (err)
+		return err;
+	err = mxg_allow_all(&m, &all, &n);
+	if (!err)
+		mxg_allow_print(all, n, json, "CIDR", "the allowlist is empty");
 	free(all);
 	mxg_maps_close(&m);
 	return err;
@@ -428,8 +401,8 @@ static int block_list_cb(const struct mxg_block_entry *e, void *ctx)
 		const char *cells[8] = { cs, feed, hits, last, added, exps, note, reason };
 
 		mxg_format_count(e->v.hits, hits, sizeof(hits));
-		print_time_cell(mxg_mono_to_unix(e->v.last_hit_ns), last, sizeof(last));
-		print_time_cell(e->v.added_s, added, sizeof(added));
+		mxg_format_time(mxg_mono_to_unix(e->v.last_hit_ns), last, sizeof(last));
+		mxg_format_time(e->v.added_s, added, sizeof(added));
 		if (expired)
 			snprintf(exps, sizeof(exps), "expired");
 		else if (exp_s)

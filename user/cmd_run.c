@@ -28,6 +28,8 @@
 #include "logwatch.h"
 #include "crowdsec.h"
 #include "out.h"
+#include "outbound.h"
+#include "outwatch.h"
 #include <json-c/json.h>
 #include "units.h"
 
@@ -82,7 +84,16 @@ struct svc {
 	struct mxg_lw_action *pending_lw; /* bans and alerts from the logs */
 	unsigned npending_lw, dropped_lw;
 	struct mxg_crowdsec *cs;  /* NULL: no [crowdsec] */
+	struct mxo_watch ow;      /* outbound episodes seen */
+	__u64 ob_due;             /* outbound maps not before (unix s) */
 };
+
+/* The alert command gets json (rate-limited there); the log says so. */
+static void alert_send(struct svc *s, const char *event, const char *json)
+{
+	if (mxg_alert_send(&s->alert, mxg_unix_s(), json) > 0)
+		slog("info", "alert sent", "event=%s command=%s", event, s->alert.argv[0]);
+}
 
 /* An alert: JSON with the event and time, to the alert command and the log. */
 __attribute__((format(printf, 3, 4)))
@@ -97,8 +108,7 @@ static void alert(struct svc *s, const char *event, const char *fmt, ...)
 	mxg_format_time(mxg_unix_s(), ts, sizeof(ts));
 	snprintf(json, sizeof(json), "{\"event\":\"%s\",\"time\":\"%s\"%s%s}", event, ts,
 		 *body ? "," : "", body);
-	if (mxg_alert_send(&s->alert, mxg_unix_s(), json) > 0)
-		slog("info", "alert sent", "event=%s command=%s", event, s->alert.argv[0]);
+	alert_send(s, event, json);
 }
 
 static void esc_cfg_from(const struct mxg_config *c, struct mxg_esc_cfg *e)
@@ -278,6 +288,185 @@ static void watch_alerts(struct svc *s, const struct mxg_maps *m, __u64 now)
 	s->drops_valid = 1;
 }
 
+/* ---- outbound alerts ------------------------------------------------------- */
+
+/* A value for a quoted key="value" log field: quotes, backslashes and
+ * control characters become '?'. */
+static const char *log_safe(const char *v, char *buf, size_t len)
+{
+	size_t i;
+
+	snprintf(buf, len, "%s", v ? v : "");
+	for (i = 0; buf[i]; i++)
+		if (buf[i] == '"' || buf[i] == '\\' || (unsigned char)buf[i] < 0x20)
+			buf[i] = '?';
+	return buf;
+}
+
+/* An alert document built with the JSON writer (names need escaping):
+ * open it, add members, then ob_alert_send(). */
+struct ob_alert {
+	char *buf;
+	size_t len;
+	FILE *f;
+	struct mxg_json j;
+	const char *event;
+};
+
+static int ob_alert_open(struct ob_alert *a, const char *event)
+{
+	memset(a, 0, sizeof(*a));
+	a->event = event;
+	a->f = open_memstream(&a->buf, &a->len);
+	if (!a->f)
+		return -ENOMEM;
+	mxg_json_init(&a->j, a->f);
+	mxg_json_obj(&a->j, NULL);
+	mxg_json_str(&a->j, "event", event);
+	mxg_json_time(&a->j, "time", mxg_unix_s());
+	return 0;
+}
+
+static void ob_alert_send(struct svc *s, struct ob_alert *a)
+{
+	mxg_json_obj_end(&a->j);
+	if (!fclose(a->f))
+		alert_send(s, a->event, a->buf);
+	free(a->buf);
+}
+
+/* A warn or cap episode: the host's rate, the threshold, and who sends
+ * most (the busiest destination network and local source of the minute). */
+static void ob_total_alert(struct svc *s, const struct mxo_out_state *o, int cap,
+			   __u32 started)
+{
+	const struct mxo_rec_row *dst = mxo_busiest(o->dst, o->ndst);
+	const struct mxo_rec_row *src = mxo_busiest(o->src, o->nsrc);
+	const struct mxg_limit *l = cap ? &o->cfg.cap : &o->cfg.warn;
+	char ds[MXG_CIDR_STRLEN] = "-", ss[MXG_CIDR_STRLEN] = "-", rate[32] = "off";
+	__u32 per_min = mxo_win_per_min(&o->total.win, o->now);
+	struct ob_alert a;
+
+	if (l->interval_ns)
+		mxg_format_rate(l->rate_n, l->rate_per_s, rate, sizeof(rate));
+	if (dst)
+		mxo_dst_str(&o->cfg, &dst->addr, ds, sizeof(ds));
+	if (src)
+		mxg_addr_format(&src->addr, ss, sizeof(ss));
+	slog("warn", cap ? "outbound cap dropping" : "outbound rate over warn threshold",
+	     "per_min=%u threshold=%s episodes=%u new_episodes=%u capped=%llu top_destination=%s top_destination_per_min=%u top_source=%s top_source_per_min=%u",
+	     per_min, rate, cap ? o->total.cap_episodes : o->total.warn_episodes, started,
+	     (unsigned long long)mxo_eg_sum(o->cnt, MXO_V_CAP), ds, dst ? dst->per_min : 0,
+	     ss, src ? src->per_min : 0);
+	if (ob_alert_open(&a, cap ? "outbound_cap" : "outbound_warn"))
+		return;
+	mxg_json_u64(&a.j, "per_min", per_min);
+	mxg_json_str(&a.j, "threshold", rate);
+	mxg_json_u64(&a.j, "episodes", cap ? o->total.cap_episodes : o->total.warn_episodes);
+	mxg_json_time(&a.j, "since", mxg_mono_to_unix(cap ? o->total.cap_since_ns :
+						      o->total.warn_since_ns));
+	mxg_json_u64(&a.j, "capped", mxo_eg_sum(o->cnt, MXO_V_CAP));
+	mxg_json_str(&a.j, "top_destination", dst ? ds : NULL);
+	mxg_json_u64(&a.j, "top_destination_per_min", dst ? dst->per_min : 0);
+	mxg_json_str(&a.j, "top_source", src ? ss : NULL);
+	mxg_json_u64(&a.j, "top_source_per_min", src ? src->per_min : 0);
+	ob_alert_send(s, &a);
+}
+
+/* The user name or cgroup path of a row, looked up now (free()). */
+static char *ob_row_name(const struct mxo_lrow *l)
+{
+	const char *u;
+	char *name = NULL;
+
+	if (l->k.kind == MXO_LK_UID) {
+		u = mxo_user_name((__u32)l->k.id);
+		return u ? strdup(u) : NULL;
+	}
+	mxo_cgroup_names(&l->k.id, 1, &name);
+	return name;
+}
+
+/* A uid or cgroup refused by its limit for the first time this episode. */
+static void ob_local_alert(struct svc *s, const struct mxo_local_state *ls,
+			   const struct mxo_lrow *l)
+{
+	const struct mxg_limit *lim = l->k.kind == MXO_LK_UID ? &ls->cfg.uid_limit :
+								 &ls->cfg.cg_limit;
+	char rate[32] = "off", comm[MXO_COMM_LEN + 1], sn[256], sc[MXO_COMM_LEN + 1];
+	char *name = ob_row_name(l);
+	int uid = l->k.kind == MXO_LK_UID;
+	struct ob_alert a;
+
+	if (lim->interval_ns)
+		mxg_format_rate(lim->rate_n, lim->rate_per_s, rate, sizeof(rate));
+	snprintf(comm, sizeof(comm), "%.*s", MXO_COMM_LEN, l->r.comm);
+	slog("warn", "local submitter over its limit",
+	     "kind=%s id=%llu name=\"%s\" limit=%s per_min=%u conns=%llu refused=%llu last_comm=\"%s\"",
+	     mxo_lkind_name(l->k.kind), (unsigned long long)l->k.id,
+	     log_safe(name, sn, sizeof(sn)), rate, l->per_min,
+	     (unsigned long long)l->r.conns, (unsigned long long)l->r.refused,
+	     log_safe(comm, sc, sizeof(sc)));
+	if (!ob_alert_open(&a, "local_limit")) {
+		mxg_json_str(&a.j, "kind", mxo_lkind_name(l->k.kind));
+		mxg_json_u64(&a.j, "id", l->k.id);
+		mxg_json_str(&a.j, "name", name);
+		mxg_json_str(&a.j, "limit", rate);
+		mxg_json_u64(&a.j, "per_min", l->per_min);
+		mxg_json_u64(&a.j, "conns", l->r.conns);
+		mxg_json_u64(&a.j, "refused", l->r.refused);
+		mxg_json_str(&a.j, "last_comm", comm);
+		mxg_json_u64(&a.j, uid ? "last_cgroup" : "last_uid",
+			     uid ? l->r.last_cgid : l->r.last_uid);
+		ob_alert_send(s, &a);
+	}
+	free(name);
+}
+
+/* Warn and cap episodes and local limits that started since the last tick,
+ * when the outbound programs were ever attached. Pins it cannot open (of
+ * another version) are tried again a minute later, not every second. */
+static void watch_outbound(struct svc *s, __u64 now)
+{
+	struct mxo_local_state ls;
+	struct mxo_out_state *o = NULL;
+	struct mxo_watch_news news = { 0 };
+	struct mxo_total t;
+	struct mxo_maps m;
+	size_t i;
+
+	if (now < s->ob_due || !mxo_maps_present())
+		return;
+	if (mxo_maps_open(&m, 0)) {
+		slog("error", "cannot open the outbound maps; retrying in a minute",
+		     "pin_dir=%s", mxg_pin_dir());
+		s->ob_due = now + 60;
+		return;
+	}
+	memset(&ls, 0, sizeof(ls));
+	if (mxo_total_read(&m, &t) || mxo_local_read(&m, &ls, 0) ||
+	    mxo_watch_update(&s->ow, &t, ls.rows, ls.n, &news))
+		goto out;
+	if (news.warn || news.cap) {
+		o = calloc(1, sizeof(*o));
+		if (o && !mxo_out_read(&m, o)) {
+			if (news.warn)
+				ob_total_alert(s, o, 0, news.warn);
+			if (news.cap)
+				ob_total_alert(s, o, 1, news.cap);
+		}
+	}
+	for (i = 0; i < news.nrows; i++)
+		ob_local_alert(s, &ls, &ls.rows[news.rows[i]]);
+out:
+	if (o)
+		mxo_out_free(o);
+	free(o);
+	free(news.rows);
+	mxo_local_free(&ls);
+	mxo_maps_close(&m);
+}
+
 static int load_conf(const char *path, struct mxg_config *c)
 {
 	struct mxg_config_error e;
@@ -442,8 +631,7 @@ static int apply_lw(struct svc *s, const struct mxg_maps *m)
 		if (a->type == MXG_LW_ALERT) {
 			slog("warn", "account looks compromised", "account=\"%s\" count=%u",
 			     a->account, a->count);
-			if (mxg_alert_send(&s->alert, mxg_unix_s(), a->json) > 0)
-				slog("info", "alert sent", "event=account command=%s", s->alert.argv[0]);
+			alert_send(s, "account", a->json);
 			continue;
 		}
 		mxg_cidr_format(&a->cidr, cs, sizeof(cs));
@@ -468,8 +656,7 @@ static int apply_lw(struct svc *s, const struct mxg_maps *m)
 		changed = 1;
 		slog("warn", "banned from the mail logs", "source=%s ttl_s=%u reason=\"%s\"",
 		     cs, a->ttl_s, a->reason);
-		if (mxg_alert_send(&s->alert, mxg_unix_s(), a->json) > 0)
-			slog("info", "alert sent", "event=ban command=%s", s->alert.argv[0]);
+		alert_send(s, "ban", a->json);
 	}
 	if (s->dropped_lw)
 		slog("warn", "log actions dropped (too many at once)", "count=%u", s->dropped_lw);
@@ -535,6 +722,7 @@ static void tick(struct svc *s)
 			slog("error", "escalation poll failed", "%s", "");
 	}
 	watch_alerts(s, &m, now);
+	watch_outbound(s, now);
 	mxg_alert_reap(&s->alert, now);
 	if (changed)
 		mxg_maps_touch(&m);
@@ -740,6 +928,7 @@ out_conf:
 	mxg_crowdsec_free(s.cs);
 	free(s.pending_lw);
 	mxg_esc_free(s.esc);
+	mxo_watch_free(&s.ow);
 	mxg_alert_free(&s.alert);
 	free(s.feed_due);
 	mxg_config_free(&s.conf);
@@ -774,6 +963,16 @@ const struct mxg_cmd mxg_cmd_run = {
 	"  - [alert]: run the alert command (no shell) with the event as JSON on\n"
 	"    stdin for bans, lockdown, compromised accounts and drop-rate\n"
 	"    thresholds, at most once per min_interval, killed after 10 s;\n"
+	"  - outbound (when 'mxguard outbound attach' or 'mxguard local attach'\n"
+	"    ever ran): every second, a warn or cap episode that started\n"
+	"    (event outbound_warn / outbound_cap: per_min, threshold, episodes,\n"
+	"    since, capped, top_destination and top_source with their rates over\n"
+	"    the last minute) and a uid or cgroup newly refused by its limit\n"
+	"    (event local_limit: kind, id, name, limit, per_min, conns, refused,\n"
+	"    last_comm, last_cgroup or last_uid) are logged and sent to the alert\n"
+	"    command, rate-limited like every alert. They are read from the maps,\n"
+	"    not the ring buffer, which stays with 'mxguard events'; what was\n"
+	"    going on when the service started is not alerted;\n"
 	"  - write the state snapshot (STATE_DIR/state.jsonl.gz: temporary file,\n"
 	"    fsync, rename, fsync of the directory; never through a symlink)\n"
 	"    within 5 s of any change by any mxguard command, every 10 min, and\n"

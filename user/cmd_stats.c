@@ -15,6 +15,7 @@
 #include "log.h"
 #include "maps.h"
 #include "out.h"
+#include "outbound.h"
 #include "units.h"
 
 /* The verdict columns of the service rows, in display order. */
@@ -45,7 +46,150 @@ static void totals(const __u64 *c, __u64 *passed, __u64 *dropped)
 		}
 }
 
-static void stats_json(const __u64 *c)
+/* The outbound side, when its maps are pinned: read again for each round of
+ * --watch, with the counters of the round before for the rates. */
+struct ob_stats {
+	int have;
+	struct mxo_maps m;
+	struct mxo_out_state out;
+	struct mxo_local_state local;
+	__u64 prev[MXO_NCOUNTERS];
+};
+
+static int ob_open(struct ob_stats *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->m.lock_fd = -1;
+	o->have = mxo_maps_present();
+	return o->have ? mxo_maps_open(&o->m, 0) : 0;
+}
+
+static void ob_free(struct ob_stats *o)
+{
+	mxo_out_free(&o->out);
+	mxo_local_free(&o->local);
+}
+
+static int ob_read(struct ob_stats *o)
+{
+	int err;
+
+	if (!o->have)
+		return 0;
+	memcpy(o->prev, o->out.cnt, sizeof(o->prev));
+	ob_free(o);
+	err = mxo_out_read(&o->m, &o->out);
+	if (!err)
+		err = mxo_local_read(&o->m, &o->local, MXO_READ_NAMES);
+	return err;
+}
+
+static void ob_close(struct ob_stats *o)
+{
+	ob_free(o);
+	if (o->have)
+		mxo_maps_close(&o->m);
+}
+
+/* "outbound" and "local": the members of `mxguard outbound --json` and
+ * `mxguard local --json` without the per-record arrays; null when the
+ * outbound programs were never attached. */
+static void ob_json(struct mxg_json *j, const struct ob_stats *o)
+{
+	if (!o->have) {
+		mxg_json_null(j, "outbound");
+		mxg_json_null(j, "local");
+		return;
+	}
+	mxg_json_obj(j, "outbound");
+	mxo_json_outbound(j, &o->out, 0);
+	mxg_json_obj_end(j);
+	mxg_json_obj(j, "local");
+	mxo_json_local(j, &o->local, 0);
+	mxg_json_obj_end(j);
+}
+
+static void ob_table_outbound(const struct mxo_out_state *s)
+{
+	char sy[16], pa[16], al[16], ca[16], ws[48], cs[48], since[32];
+	size_t i;
+
+	mxg_format_count(s->total.syns, sy, sizeof(sy));
+	mxg_format_count(mxo_eg_sum(s->cnt, MXO_V_PASS), pa, sizeof(pa));
+	mxg_format_count(mxo_eg_sum(s->cnt, MXO_V_ALLOW), al, sizeof(al));
+	mxg_format_count(mxo_eg_sum(s->cnt, MXO_V_CAP), ca, sizeof(ca));
+	printf("\noutbound (egress of");
+	for (i = 0; i < s->nifs; i++)
+		printf(" %s%s", s->ifs[i].name, s->ifs[i].present ? "" : " (gone)");
+	printf("%s): %s new SMTP connections, %u in the last minute: %s passed, %s allowlisted, %s capped\n",
+	       s->nifs ? "" : " no interface", sy, mxo_win_per_min(&s->total.win, s->now),
+	       pa, al, ca);
+	mxo_limit_str(&s->cfg.warn, ws, sizeof(ws));
+	mxo_limit_str(&s->cfg.cap, cs, sizeof(cs));
+	mxg_format_time(mxg_mono_to_unix(s->total.warn_since_ns), since, sizeof(since));
+	printf("  warn %s: %s (%u episodes, latest from %s)\n", ws,
+	       mxo_warn_active(s) ? "ACTIVE" : "no", s->total.warn_episodes, since);
+	mxg_format_time(mxg_mono_to_unix(s->total.cap_since_ns), since, sizeof(since));
+	printf("  cap %s: %s (%u episodes, latest from %s)\n", cs,
+	       mxo_cap_active(s) ? "DROPPING" : "no", s->total.cap_episodes, since);
+	printf("  tracked: %zu destination networks, %zu local sources\n", s->ndst, s->nsrc);
+}
+
+static void ob_table_local(const struct mxo_local_state *s)
+{
+	char co[16], tr[16], lu[16], lc[16], us[48], cs[48];
+	__u64 all = 0;
+	unsigned v;
+
+	for (v = 0; v < MXO_LV_MAX; v++)
+		all += mxo_lo_sum(s->cnt, v);
+	mxg_format_count(all, co, sizeof(co));
+	mxg_format_count(mxo_lo_sum(s->cnt, MXO_LV_TRUSTED), tr, sizeof(tr));
+	mxg_format_count(mxo_lo_sum(s->cnt, MXO_LV_LIMIT_UID), lu, sizeof(lu));
+	mxg_format_count(mxo_lo_sum(s->cnt, MXO_LV_LIMIT_CG), lc, sizeof(lc));
+	printf("local (%zu cgroup%s attached): %s connects to mail ports, %s trusted, refused %s by uid and %s by cgroup limits\n",
+	       s->natt, s->natt == 1 ? "" : "s", co, tr, lu, lc);
+	mxo_limit_str(&s->cfg.uid_limit, us, sizeof(us));
+	mxo_limit_str(&s->cfg.cg_limit, cs, sizeof(cs));
+	printf("  limits: per uid %s, per cgroup %s; %zu uids (%zu limited now), %zu cgroups (%zu limited now), %zu trusted\n",
+	       us, cs, s->nuid, s->limited_uids, s->n - s->nuid, s->limited_cgroups,
+	       s->ntrust);
+}
+
+/* The outbound lines of the table; with dt > 0, per-second rates. */
+static void ob_table(const struct ob_stats *o, double dt)
+{
+	const __u64 *c = o->out.cnt, *p = o->prev;
+	__u64 lall = 0, lref = 0, pall = 0, pref = 0;
+	unsigned v;
+
+	if (!o->have)
+		return;
+	if (!dt) {
+		ob_table_outbound(&o->out);
+		ob_table_local(&o->local);
+	} else {
+		for (v = 0; v < MXO_LV_MAX; v++) {
+			lall += mxo_lo_sum(c, v);
+			pall += mxo_lo_sum(p, v);
+		}
+		lref = mxo_lo_sum(c, MXO_LV_LIMIT_UID) + mxo_lo_sum(c, MXO_LV_LIMIT_CG);
+		pref = mxo_lo_sum(p, MXO_LV_LIMIT_UID) + mxo_lo_sum(p, MXO_LV_LIMIT_CG);
+		printf("outbound: %.1f/s new SMTP connections, %.1f/s capped; warning %s, cap %s\n",
+		       (mxo_eg_sum(c, MXO_V_PASS) + mxo_eg_sum(c, MXO_V_ALLOW) + mxo_eg_sum(c, MXO_V_CAP) -
+			mxo_eg_sum(p, MXO_V_PASS) - mxo_eg_sum(p, MXO_V_ALLOW) - mxo_eg_sum(p, MXO_V_CAP)) / dt,
+		       (mxo_eg_sum(c, MXO_V_CAP) - mxo_eg_sum(p, MXO_V_CAP)) / dt,
+		       mxo_warn_active(&o->out) ? "ACTIVE" : "no",
+		       mxo_cap_active(&o->out) ? "DROPPING" : "no");
+		printf("local: %.1f/s connects, %.1f/s refused\n", (lall - pall) / dt,
+		       (lref - pref) / dt);
+	}
+	if (c[MXO_MISC_IDX(MXO_C_EVENTS_LOST)])
+		printf("outbound events lost (ring buffer full): %llu\n",
+		       (unsigned long long)c[MXO_MISC_IDX(MXO_C_EVENTS_LOST)]);
+}
+
+static void stats_json(const __u64 *c, const struct ob_stats *o)
 {
 	struct mxg_json j;
 	__u64 passed, dropped;
@@ -73,12 +217,13 @@ static void stats_json(const __u64 *c)
 	mxg_json_obj_end(&j);
 	mxg_json_u64(&j, "events_lost", c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
 	mxg_json_u64(&j, "src_fail", c[MXG_MISC_IDX(MXG_C_SRC_FAIL)]);
+	ob_json(&j, o);
 	mxg_json_obj_end(&j);
 	mxg_json_done(&j);
 }
 
 /* One Prometheus sample per (service, verdict) and per non-mail reason. */
-static void stats_prometheus(const __u64 *c)
+static void stats_prometheus(const __u64 *c, const struct ob_stats *o)
 {
 	unsigned s, r;
 
@@ -97,10 +242,15 @@ static void stats_prometheus(const __u64 *c)
 	printf("# TYPE mxguard_events_lost_total counter\n");
 	printf("mxguard_events_lost_total %llu\n",
 	       (unsigned long long)c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
+	if (o->have) {
+		mxo_prom_outbound(stdout, &o->out, 0);
+		mxo_prom_local(stdout, &o->local, 0);
+	}
 }
 
 /* Table of counters; with prev and dt > 0, per-second rates instead. */
-static void stats_table(const __u64 *c, const __u64 *prev, double dt)
+static void stats_table(const __u64 *c, const __u64 *prev, double dt,
+			const struct ob_stats *ob)
 {
 	/* Same order as mail_reasons; "~" marks monitor-mode would-drops. */
 	static const char *head[NMAIL + 1] = { "SERVICE", "ADMIT", "LIMIT",
@@ -151,10 +301,56 @@ static void stats_table(const __u64 *c, const __u64 *prev, double dt)
 	if (c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)])
 		printf("events lost (ring buffer full): %llu\n",
 		       (unsigned long long)c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
+	ob_table(ob, prev ? dt : 0);
 }
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
+
+enum { FMT_TABLE, FMT_JSON, FMT_PROM };
+
+/* One round; with prev (--watch) tables show per-second rates over dt. */
+static void stats_print(int fmt, const __u64 *c, const __u64 *prev, unsigned dt,
+			const struct ob_stats *o)
+{
+	char ts[32];
+
+	if (fmt == FMT_JSON) {
+		stats_json(c, o);
+	} else if (fmt == FMT_PROM) {
+		stats_prometheus(c, o);
+	} else if (!prev) {
+		stats_table(c, NULL, 0, o);
+	} else {
+		mxg_format_time(mxg_unix_s(), ts, sizeof(ts));
+		printf("\n%s  per second over the last %u s\n", ts, dt);
+		stats_table(c, prev, dt, o);
+	}
+	fflush(stdout);
+}
+
+static int stats_watch(const struct mxg_maps *m, struct ob_stats *o, int fmt,
+		       unsigned watch, __u64 *cur)
+{
+	__u64 prev[MXG_NCOUNTERS];
+	int err = 0;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stop) {
+		memcpy(prev, cur, sizeof(prev));
+		sleep(watch);
+		if (stop)
+			break;
+		err = mxg_stats_read(m, cur);
+		if (!err)
+			err = ob_read(o);
+		if (err)
+			break;
+		stats_print(fmt, cur, prev, watch, o);
+	}
+	return err;
+}
 
 static int do_stats(int argc, char **argv)
 {
@@ -165,8 +361,9 @@ static int do_stats(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	__u64 cur[MXG_NCOUNTERS], prev[MXG_NCOUNTERS];
-	int opt, err, json = 0, prom = 0;
+	__u64 cur[MXG_NCOUNTERS];
+	int opt, err, json = 0, prom = 0, fmt;
+	struct ob_stats o;
 	__u32 watch = 0;
 	const char *why;
 	struct mxg_maps m;
@@ -189,48 +386,20 @@ static int do_stats(int argc, char **argv)
 		return err;
 	if (json && prom)
 		return mxg_usage(&mxg_cmd_stats, "--json and --prometheus exclude each other");
-	err = mxg_require_caps(MXG_NEED_BPF);
+	fmt = json ? FMT_JSON : prom ? FMT_PROM : FMT_TABLE;
+	err = mxg_maps_open_ro(&m);
 	if (err)
 		return err;
-	err = mxg_maps_open(&m);
-	if (err)
-		return err;
-	err = mxg_stats_read(&m, cur);
-	if (err)
-		goto out;
-	if (!watch) {
-		if (json)
-			stats_json(cur);
-		else if (prom)
-			stats_prometheus(cur);
-		else
-			stats_table(cur, NULL, 0);
-		goto out;
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	while (!stop) {
-		char ts[32];
-
-		memcpy(prev, cur, sizeof(cur));
-		sleep(watch);
-		if (stop)
-			break;
+	err = ob_open(&o);
+	if (!err)
 		err = mxg_stats_read(&m, cur);
-		if (err)
-			break;
-		if (json) {
-			stats_json(cur);
-		} else if (prom) {
-			stats_prometheus(cur);
-		} else {
-			mxg_format_time(mxg_unix_s(), ts, sizeof(ts));
-			printf("\n%s  per second over the last %u s\n", ts, watch);
-			stats_table(cur, prev, watch);
-		}
-		fflush(stdout);
-	}
-out:
+	if (!err)
+		err = ob_read(&o);
+	if (!err && !watch)
+		stats_print(fmt, cur, NULL, 0, &o);
+	else if (!err)
+		err = stats_watch(&m, &o, fmt, watch, cur);
+	ob_close(&o);
 	mxg_maps_close(&m);
 	return err;
 }
@@ -238,7 +407,7 @@ out:
 const struct mxg_cmd mxg_cmd_stats = {
 	.name = "stats",
 	.synopsis = "stats [--json | --prometheus] [--watch SECONDS]",
-	.summary = "packet counters per service and verdict",
+	.summary = "packet counters per service and verdict, outbound and local totals",
 	.help =
 	"Counters kept by the XDP program since it was first loaded, per service\n"
 	"and verdict:\n"
@@ -255,11 +424,30 @@ const struct mxg_cmd mxg_cmd_stats = {
 	"  established  packet of an existing connection (passed)\n"
 	"Traffic that is not for a mail port is counted under service \"none\" as\n"
 	"not_ip, not_tcp, other_port or unparsed, and always passed.\n\n"
+	"When the outbound programs were ever attached ('mxguard outbound attach',\n"
+	"'mxguard local attach': their maps stay pinned), their counters follow:\n"
+	"the server's new outbound SMTP connections (passed, allowlisted, capped),\n"
+	"the warn and cap thresholds and whether they are active, the destination\n"
+	"networks and local sources tracked; local connects to mail ports by\n"
+	"verdict (pass, trusted, refused by a uid or a cgroup limit), the uids and\n"
+	"cgroups tracked and limited now. Otherwise the output is as it always was.\n\n"
 	"Options:\n"
 	"  --json          {time, passed, dropped, counters{SERVICE{VERDICT: n}},\n"
-	"                  events_lost, src_fail}\n"
+	"                  events_lost, src_fail, outbound, local}: outbound is\n"
+	"                  'mxguard outbound --json' without time, destinations\n"
+	"                  and sources {interfaces, config, total, counters,\n"
+	"                  tracked, events_lost, rec_fail}; local is 'mxguard\n"
+	"                  local --json' without time, uids, cgroups and trusted\n"
+	"                  {cgroups_attached, config, counters, tracked, limited,\n"
+	"                  events_lost}; both null when the outbound programs\n"
+	"                  were never attached\n"
 	"  --prometheus    text exposition format (mxguard_packets_total{service,\n"
-	"                  verdict}), for node_exporter's textfile collector\n"
+	"                  verdict}), for node_exporter's textfile collector; with\n"
+	"                  the outbound side also mxguard_outbound_* and\n"
+	"                  mxguard_local_* as 'mxguard outbound --prometheus' and\n"
+	"                  'mxguard local --prometheus' print them, without the\n"
+	"                  per-destination, per-source, per-uid and per-cgroup\n"
+	"                  series (collect those from one place only)\n"
 	"  --watch N       repeat every N seconds; tables show per-second rates\n",
 	.run = do_stats,
 };

@@ -67,6 +67,68 @@ int mxg_getopt(const struct mxg_cmd *c, int argc, char **argv,
 	return opt;
 }
 
+int mxg_no_opts(const struct mxg_cmd *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt;
+
+	while ((opt = mxg_getopt(c, argc, argv, "h", opts)) != -1) {
+		if (opt == 'h') {
+			mxg_cmd_help(c);
+			return 1;
+		}
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int mxg_json_opts(const struct mxg_cmd *c, int argc, char **argv, int *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt;
+
+	*json = 0;
+	while ((opt = mxg_getopt(c, argc, argv, "jh", opts)) != -1) {
+		switch (opt) {
+		case 'j': *json = 1; break;
+		case 'h': mxg_cmd_help(c); return 1;
+		default: return -EINVAL;
+		}
+	}
+	return mxg_want_args(c, argc, argv, 0, "");
+}
+
+int mxg_comment_opts(const struct mxg_cmd *c, int argc, char **argv,
+		     const char **comment)
+{
+	static const struct option opts[] = {
+		{ "comment", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt;
+
+	*comment = "";
+	while ((opt = mxg_getopt(c, argc, argv, "c:h", opts)) != -1) {
+		switch (opt) {
+		case 'c': *comment = optarg; break;
+		case 'h': mxg_cmd_help(c); return 1;
+		default: return -EINVAL;
+		}
+	}
+	if (strlen(*comment) >= MXG_COMMENT_LEN)
+		return mxg_usage(c, "comment '%s' is too long (at most %d bytes)",
+				 *comment, MXG_COMMENT_LEN - 1);
+	return 0;
+}
+
 int mxg_want_args(const struct mxg_cmd *c, int argc, char **argv, int want,
 		  const char *what)
 {
@@ -97,6 +159,14 @@ int mxg_dispatch(const struct mxg_cmd *c, int argc, char **argv,
 			return subs[i].run(argc - 1, argv + 1);
 		}
 	return mxg_usage(c, "unknown subcommand '%s'", argv[1]);
+}
+
+int mxg_dispatch_or(const struct mxg_cmd *c, int argc, char **argv,
+		    const struct mxg_subcmd *subs, int (*dflt)(int, char **))
+{
+	if (argc < 2 || argv[1][0] == '-')
+		return dflt(argc, argv);
+	return mxg_dispatch(c, argc, argv, subs);
 }
 
 static void usage(FILE *f)

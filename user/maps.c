@@ -147,12 +147,38 @@ int mxg_pins_prepare(int create)
 	return 0;
 }
 
-static void maps_reset(struct mxg_maps *m)
+static void pins_reset(const struct mxg_pin_set *p, void *base)
 {
 	size_t i;
 
-	for (i = 0; i < mxg_nmaps; i++)
-		*fd_slot(m, &mxg_map_descs[i]) = -1;
+	for (i = 0; i < p->n; i++)
+		*fd_slot(base, &p->descs[i]) = -1;
+}
+
+void mxg_pins_close(const struct mxg_pin_set *p, void *base)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		int *fd = fd_slot(base, &p->descs[i]);
+
+		if (*fd >= 0)
+			close(*fd);
+	}
+	pins_reset(p, base);
+}
+
+static const struct mxg_pin_set xdp_pins = {
+	.descs = mxg_map_descs,
+	.n = sizeof(mxg_map_descs) / sizeof(mxg_map_descs[0]),
+	.absent = "mxguard is not attached",
+	.attach = "run 'mxguard attach IFACE' first",
+	.fix = "the pins are from another mxguard version. Detach every interface, remove %s, and attach again",
+};
+
+static void maps_reset(struct mxg_maps *m)
+{
+	pins_reset(&xdp_pins, m);
 	m->lock_fd = -1;
 }
 
@@ -188,45 +214,75 @@ int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
 
 void mxg_maps_close(struct mxg_maps *m)
 {
-	size_t i;
-
 	if (m->lock_fd >= 0 && m->cfg >= 0)
 		mxg_maps_touch(m);
 
-	for (i = 0; i < mxg_nmaps; i++) {
-		int *fd = fd_slot(m, &mxg_map_descs[i]);
-
-		if (*fd >= 0)
-			close(*fd);
-	}
+	mxg_pins_close(&xdp_pins, m);
 	if (m->lock_fd >= 0)
 		close(m->lock_fd);
 	maps_reset(m);
 }
 
-static int check_layout(int fd, const struct mxg_map_desc *d)
+static int check_layout(int fd, const struct mxg_pin_set *p,
+			const struct mxg_map_desc *d)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
+	char fix[PATH_MAX + 256];
 
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
+		return mxg_sys(-errno);
 	if (info.type != d->type || info.key_size != d->key_size ||
 	    info.value_size != d->value_size) {
-		mxg_err("pinned map %s/%s has another layout (type %u, key %u, value %u bytes; this mxguard expects %u, %u, %u): the pins are from another mxguard version. Detach every interface, remove %s, and attach again",
+		snprintf(fix, sizeof(fix), p->fix, mxg_pin_dir());
+		mxg_err("pinned map %s/%s has another layout (type %u, key %u, value %u bytes; this mxguard expects %u, %u, %u): %s",
 			mxg_pin_dir(), d->name, info.type, info.key_size,
-			info.value_size, d->type, d->key_size, d->value_size,
-			mxg_pin_dir());
+			info.value_size, d->type, d->key_size, d->value_size, fix);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int mxg_maps_open_raw(struct mxg_maps *m)
+int mxg_pins_open(const struct mxg_pin_set *p, void *base)
 {
 	char path[PATH_MAX];
 	size_t i;
+	int err;
+
+	pins_reset(p, base);
+	for (i = 0; i < p->n; i++) {
+		const struct mxg_map_desc *d = &p->descs[i];
+		int fd;
+
+		mxg_pin_path(path, d->name);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = -errno;
+			if (err == -ENOENT)
+				mxg_err("%s (%s missing); %s", p->absent, path, p->attach);
+			else if (err == -EPERM || err == -EACCES)
+				mxg_err("cannot open %s: %s; needs CAP_BPF and read access to the pins (run as root)",
+					path, strerror(-err));
+			else
+				mxg_err("cannot open %s: %s", path, strerror(-err));
+			if (err != -ENOENT)
+				err = mxg_sys(err);
+			goto fail;
+		}
+		*fd_slot(base, d) = fd;
+		err = check_layout(fd, p, d);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	mxg_pins_close(p, base);
+	return err;
+}
+
+int mxg_maps_open_raw(struct mxg_maps *m)
+{
 	int err;
 
 	maps_reset(m);
@@ -238,33 +294,26 @@ int mxg_maps_open_raw(struct mxg_maps *m)
 	}
 	if (err)
 		return err;
-	for (i = 0; i < mxg_nmaps; i++) {
-		const struct mxg_map_desc *d = &mxg_map_descs[i];
-		int fd;
+	return mxg_pins_open(&xdp_pins, m);
+}
 
-		mxg_pin_path(path, d->name);
-		fd = bpf_obj_get(path);
-		if (fd < 0) {
-			err = -errno;
-			if (err == -ENOENT)
-				mxg_err("mxguard is not attached (%s missing); run 'mxguard attach IFACE' first",
-					path);
-			else if (err == -EPERM || err == -EACCES)
-				mxg_err("cannot open %s: %s; needs CAP_BPF and read access to the pins (run as root)",
-					path, strerror(-err));
-			else
-				mxg_err("cannot open %s: %s", path, strerror(-err));
-			goto fail;
-		}
-		*fd_slot(m, d) = fd;
-		err = check_layout(fd, d);
+int mxg_obj_pin_maps(struct bpf_object *obj)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		/* Only the ABI's maps; the compiler's constant pools
+		 * (.rodata.*) belong to this one program load. */
+		if (bpf_map__is_internal(map))
+			continue;
+		mxg_pin_path(path, bpf_map__name(map));
+		err = bpf_map__set_pin_path(map, path);
 		if (err)
-			goto fail;
+			return err;
 	}
 	return 0;
-fail:
-	mxg_maps_close(m);
-	return err;
 }
 
 int mxg_maps_open(struct mxg_maps *m)
@@ -427,7 +476,51 @@ out:
 	return ret;
 }
 
-int mxg_stats_read(const struct mxg_maps *m, __u64 *out)
+struct read_all {
+	size_t ksize, vsize, n, cap;
+	char *keys, *vals;
+};
+
+static int read_all_cb(const void *k, const void *v, void *ctx)
+{
+	struct read_all *r = ctx;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		char *nk = realloc(r->keys, cap * r->ksize);
+		char *nv = nk ? realloc(r->vals, cap * r->vsize) : NULL;
+
+		if (nk)
+			r->keys = nk;
+		if (!nv)
+			return -ENOMEM;
+		r->vals = nv;
+		r->cap = cap;
+	}
+	memcpy(r->keys + r->n * r->ksize, k, r->ksize);
+	memcpy(r->vals + r->n * r->vsize, v, r->vsize);
+	r->n++;
+	return 0;
+}
+
+int mxg_map_read_all(int fd, size_t ksize, size_t vsize, void **keys,
+		     void **vals, size_t *n)
+{
+	struct read_all r = { .ksize = ksize, .vsize = vsize };
+	int err = mxg_map_each(fd, ksize, vsize, read_all_cb, &r);
+
+	if (err) {
+		free(r.keys);
+		free(r.vals);
+		return err;
+	}
+	*keys = r.keys;
+	*vals = r.vals;
+	*n = r.n;
+	return 0;
+}
+
+int mxg_percpu_sum(int fd, __u32 n, __u64 *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *v;
@@ -439,9 +532,9 @@ int mxg_stats_read(const struct mxg_maps *m, __u64 *out)
 	v = calloc(ncpu, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (i = 0; i < MXG_NCOUNTERS; i++) {
+	for (i = 0; i < n; i++) {
 		out[i] = 0;
-		if (bpf_map_lookup_elem(m->stats, &i, v)) {
+		if (bpf_map_lookup_elem(fd, &i, v)) {
 			int err = -errno;
 
 			mxg_err("cannot read counter %u: %s", i, strerror(errno));
@@ -453,6 +546,11 @@ int mxg_stats_read(const struct mxg_maps *m, __u64 *out)
 	}
 	free(v);
 	return 0;
+}
+
+int mxg_stats_read(const struct mxg_maps *m, __u64 *out)
+{
+	return mxg_percpu_sum(m->stats, MXG_NCOUNTERS, out);
 }
 
 int mxg_feed_id(const struct mxg_maps *m, const char *name, int create)

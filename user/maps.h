@@ -30,6 +30,23 @@ struct mxg_map_desc {
 extern const struct mxg_map_desc mxg_map_descs[];
 extern const size_t mxg_nmaps;
 
+/* A set of pinned maps opened together into the int slots of one struct
+ * (struct mxg_maps, struct mxo_maps), with what to tell when they are not
+ * there or have another layout. */
+struct mxg_pin_set {
+	const struct mxg_map_desc *descs;
+	size_t n;
+	const char *absent; /* "mxguard is not attached" */
+	const char *attach; /* "run 'mxguard attach IFACE' first" */
+	const char *fix;    /* another layout: what to do; %s is the pin dir */
+};
+
+/* Open and check every map of the set into base; on failure (-ENOENT when
+ * one is not pinned) all are closed and the reason has been logged. */
+int mxg_pins_open(const struct mxg_pin_set *p, void *base);
+/* Close the set's open slots and set them to -1. */
+void mxg_pins_close(const struct mxg_pin_set *p, void *base);
+
 /* $MXGUARD_PIN_DIR or /sys/fs/bpf/mxguard. */
 const char *mxg_pin_dir(void);
 /* <pin dir>/<name> into buf (PATH_MAX). */
@@ -63,6 +80,11 @@ int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
 		const union mxg_addr *net, __u32 svc, __u64 now,
 		struct mxg_pfx_val *v);
 
+/* Before loading a BPF object: pin each of its maps at <pin dir>/<name>,
+ * reusing the one pinned there already. */
+struct bpf_object;
+int mxg_obj_pin_maps(struct bpf_object *obj);
+
 /* Check CAP_BPF and open the maps; _rw also takes the lock (30 s). */
 int mxg_maps_open_ro(struct mxg_maps *m);
 int mxg_maps_open_rw(struct mxg_maps *m);
@@ -81,6 +103,13 @@ int mxg_cfg_store(const struct mxg_maps *m, const struct mxg_cfg *c);
 int mxg_map_each(int fd, size_t ksize, size_t vsize,
 		 int (*cb)(const void *k, const void *v, void *ctx), void *ctx);
 
+/* Every entry of a map into two arrays, keys and values in the same order
+ * (free() both; NULL when empty). */
+int mxg_map_read_all(int fd, size_t ksize, size_t vsize, void **keys,
+		     void **vals, size_t *n);
+
+/* Sum the per-CPU counters 0..n-1 of a per-CPU array into out[n]. */
+int mxg_percpu_sum(int fd, __u32 n, __u64 *out);
 /* Sum the per-CPU counters into out[MXG_NCOUNTERS]. */
 int mxg_stats_read(const struct mxg_maps *m, __u64 *out);
 

@@ -219,3 +219,23 @@ void mxg_json_raw(struct mxg_json *j, const char *key, const char *text,
 	member(j, key);
 	fwrite(text, 1, len, j->f);
 }
+
+/* ---- Prometheus ------------------------------------------------------------ */
+
+void mxg_prom_label(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			buf[o++] = '\\';
+			buf[o++] = *s;
+		} else if (*s == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o] = '\0';
+}

@@ -58,4 +58,8 @@ void mxg_table_free(struct mxg_table *t);
 void mxg_json_raw(struct mxg_json *j, const char *key, const char *text,
 		  size_t len);
 
+/* A Prometheus label value: backslash, quote and newline escaped, cut to
+ * fit len. */
+void mxg_prom_label(const char *s, char *buf, size_t len);
+
 #endif /* MXG_OUT_H */

@@ -258,7 +258,7 @@ case_dump__json_document() {
 case_dump__csv() {
 	local i k n key svc cols
 	mxg_expect_eq csv__header \
-		"record,key,value,service,addr,syns,drops,would_drops,first_seen,last_seen,limited,tokens,rate,burst,ports,comment,feed,reason,added,expires,expired,hits,last_hit" \
+		"record,key,value,service,addr,syns,drops,would_drops,first_seen,last_seen,limited,tokens,rate,burst,ports,comment,feed,reason,added,expires,expired,hits,last_hit,per_min,id,name,conns,refused,trusted,last_comm,last_uid,last_cgroup" \
 		"$(head -n 1 <<<"$DUMP_CSV")"
 	for i in "${!E_SRC[@]}"; do
 		key=${E_KEY[$i]}
@@ -274,7 +274,8 @@ case_dump__csv() {
 		"$(grep -c '^source,' <<<"$DUMP_CSV")"
 	# Unquoted rows (all but allow and block here) have every column.
 	cols=$(grep -v -e '^allow,' -e '^block,' <<<"$DUMP_CSV" | awk -F, '{ print NF }' | sort -u | tr '\n' ' ')
-	mxg_expect_eq csv__column_count "23 " "$cols"
+	# 23 columns, and the 9 of the outbound records after them.
+	mxg_expect_eq csv__column_count "32 " "$cols"
 	mxg_expect_eq csv__rfc4180_quoting 1 \
 		"$(grep -c "^allow,.*,\"partner \"\"A\"\", MX\"," <<<"$DUMP_CSV")"
 	mxg_expect_eq csv__quoted_reason 1 "$(grep -c "^block,.*,\"$B_REASON\"," <<<"$DUMP_CSV")"
