@@ -16,7 +16,8 @@ set -u
 # Cap at 120/min: burst 20, then 2/s; 100 attempts over 20 s get ~60 through.
 OUT_RATE=5 WARN_N=50 CAP_N=100 SMART_N=40 SMART_RATE=2
 CAP_OK_LO=50 CAP_OK_HI=70
-# Local: per uid 60/min burst 5; 20 quick connects get the burst (+ refill).
+# Local: per uid 6/min burst 5: 20 quick connects get the burst (a refill per 10 s,
+# so even a slow run under the sanitizers stays within burst + 2).
 LOCAL_N=20 UID_BURST=5 CG_BURST=3
 
 # ---- outbound cases ----------------------------------------------------------
@@ -153,12 +154,12 @@ case_local__attach() {
 	j=$(mxh local --json)
 	mxg_expect_eq local__attached_id "$CGID" "$(mxg_jq '.cgroups_attached[0].id' "$j")"
 	mxg_expect_eq local__attached_path "${CG#"$CG2"}" "$(mxg_jq '.cgroups_attached[0].path' "$j")"
-	mxh local set --uid 60/min --uid-burst "$UID_BURST" >/dev/null ||
-		mxg_fatal local__attach "mxguard local set --uid 60/min failed"
+	mxh local set --uid 6/min --uid-burst "$UID_BURST" >/dev/null ||
+		mxg_fatal local__attach "mxguard local set --uid 6/min failed"
 	mxh local allow uid "$TRUST_UID" --comment "test: trusted" >/dev/null ||
 		mxg_fatal local__attach "mxguard local allow uid $TRUST_UID failed"
 	j=$(mxh local --json)
-	mxg_expect_eq local__uid_limit_set "60/min" "$(mxg_jq '.config.uid_limit.rate' "$j")"
+	mxg_expect_eq local__uid_limit_set "6/min" "$(mxg_jq '.config.uid_limit.rate' "$j")"
 	mxg_expect_eq local__trust_listed "test: trusted" \
 		"$(mxg_jq ".trusted[] | select(.kind == \"uid\" and .id == $TRUST_UID) | .comment" "$j")"
 }
@@ -219,9 +220,9 @@ case_local__root_named_and_cgroup_limit() {
 	j=$(mxh local --json)
 	mxg_expect_eq local__uid_named root "$(mxg_jq '.uids[] | select(.uid == 0) | .user' "$j")"
 
-	mxh local set --uid 60/min --uid-burst "$UID_BURST" --cgroup 60/min \
+	mxh local set --uid 6/min --uid-burst "$UID_BURST" --cgroup 6/min \
 		--cgroup-burst "$CG_BURST" >/dev/null ||
-		mxg_fatal local__cgroup_limit "mxguard local set --cgroup 60/min failed"
+		mxg_fatal local__cgroup_limit "mxguard local set --cgroup 6/min failed"
 	r=$(local_connect "$CG_UID" 10 127.0.0.1 25)
 	read -r ok ref oth <<<"$r"
 	mxg_expect_range local__cgroup_limit_ok "$CG_BURST" $((CG_BURST + 2)) "${ok:-<$r>}"
