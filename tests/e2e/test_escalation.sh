@@ -105,11 +105,7 @@ mxg_client_addr "$ATT"
 mxg_server_start 25
 export MXGUARD_STATE_DIR=$MXG_TMP/state
 LOG=$MXG_TMP/run.log
-cat >"$MXG_TMP/alert.sh" <<EOA
-#!/bin/sh
-cat >> "$MXG_TMP/alerts.jsonl"
-EOA
-chmod +x "$MXG_TMP/alert.sh"
+mxg_alert_command "$MXG_TMP/alerts.jsonl"
 cat >"$MXG_TMP/m.conf" <<EOC
 [mxguard]
 interfaces = $MXG_SRV_IF

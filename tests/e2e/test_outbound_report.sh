@@ -42,11 +42,7 @@ csv_field() {
 }
 
 start_run() {
-	cat >"$MXG_TMP/alert.sh" <<EOA
-#!/bin/sh
-cat >> "$ALERTS"
-EOA
-	chmod +x "$MXG_TMP/alert.sh"
+	mxg_alert_command "$ALERTS"
 	cat >"$MXG_TMP/m.conf" <<EOC
 [mxguard]
 interfaces = $MXG_SRV_IF

@@ -209,6 +209,13 @@ mxg() {
 	timeout -k 2 "$MXG_CMD_TIMEOUT" ip netns exec "$MXG_SRV" "$MXG_BIN" "$@"
 }
 
+# mxg_alert_command FILE: writes $MXG_TMP/alert.sh, an alert command for
+# `mxguard run` that appends each alert (JSON on stdin) to FILE.
+mxg_alert_command() {
+	printf '#!/bin/sh\ncat >> "%s"\n' "$1" >"$MXG_TMP/alert.sh" &&
+		chmod +x "$MXG_TMP/alert.sh" || mxg_fatal setup "cannot write $MXG_TMP/alert.sh"
+}
+
 # mxg_connect SRC DST PORT COUNT RATE: one bounded client run, its JSON on
 # stdout.
 mxg_connect() {
