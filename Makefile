@@ -35,7 +35,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -MMD -MP \
 	-I$(BUILD) -I$(BUILD)/bpf -Ibpf -Iuser -Itests/lib $(LIBBPF_CFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 ifeq ($(SAN),1)
-ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDSAN := -fsanitize=address,undefined
 endif
 LDLIBS  := $(LIBBPF_LIBS) -lelf -lz $(shell $(PKG_CONFIG) --libs inih 2>/dev/null || echo -linih) \
