@@ -148,27 +148,56 @@ static int ret_errno(void)
 	return errno == ENOENT ? -ENOENT : mxg_sys(-errno);
 }
 
+/* The value of exactly prefix k of an LPM trie: a lookup returns the
+ * longest match, so the key is then looked for among the trie's keys. */
+static int lpm_get(int fd, const struct mxg_lpm_key *k, void *v)
+{
+	struct mxg_lpm_key next, cur, *prev = NULL;
+
+	if (bpf_map_lookup_elem(fd, k, v))
+		return ret_errno();
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!memcmp(&next, k, sizeof(*k)))
+			return 0;
+		cur = next;
+		prev = &cur;
+	}
+	return -ENOENT;
+}
+
+/* The longest prefix of an LPM trie holding a, value in v and prefix in
+ * *c: 1 found, 0 none. The kernel's lookup gives the value, not the
+ * prefix, so the prefix is found by walking the keys (tries here hold
+ * partners or prefixes, few next to the exact entries of the hash). */
+static int lpm_match(int fd, const union mxg_addr *a, void *v, struct mxg_cidr *c)
+{
+	struct mxg_lpm_key k = { .prefixlen = 128, .addr = *a };
+	struct mxg_lpm_key next, cur, *prev = NULL;
+	int best = -1;
+
+	if (bpf_map_lookup_elem(fd, &k, v))
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct mxg_cidr n;
+
+		mxg_cidr_from_key(&next, &n);
+		if (mxg_cidr_contains(&n, a) && (int)n.plen > best) {
+			best = n.plen;
+			*c = n;
+		}
+		cur = next;
+		prev = &cur;
+	}
+	return best >= 0;
+}
+
 int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 		  struct mxg_allow_val *v)
 {
 	struct mxg_lpm_key k;
 
 	mxg_cidr_to_key(c, &k);
-	/* An LPM lookup returns the longest match; we want this exact prefix. */
-	if (bpf_map_lookup_elem(m->allow, &k, v))
-		return ret_errno();
-	{
-		struct mxg_lpm_key next, *prev = NULL;
-		struct mxg_lpm_key cur;
-
-		while (!bpf_map_get_next_key(m->allow, prev, &next)) {
-			if (!memcmp(&next, &k, sizeof(k)))
-				return 0;
-			cur = next;
-			prev = &cur;
-		}
-	}
-	return -ENOENT;
+	return lpm_get(m->allow, &k, v);
 }
 
 /* ---- what the program may skip: struct mxg_lists ---- */
@@ -213,18 +242,20 @@ static int map_empty(int fd)
 
 int mxg_lists_recount(const struct mxg_maps *m)
 {
+	const struct { unsigned bit; int fd; } lists[] = {
+		{ MXG_LISTS_ALLOW, m->allow }, { MXG_LISTS_BLOCK_H, m->block_h },
+		{ MXG_LISTS_BLOCK_T, m->block_t },
+	};
 	struct mxg_lists l, old;
 	__u32 zero = 0;
+	unsigned i;
 
 	if (bpf_map_lookup_elem(m->lists, &zero, &l))
 		return ret_errno();
 	old = l;
-	if ((l.has & MXG_LISTS_ALLOW) && map_empty(m->allow))
-		l.has &= ~MXG_LISTS_ALLOW;
-	if ((l.has & MXG_LISTS_BLOCK_H) && map_empty(m->block_h))
-		l.has &= ~MXG_LISTS_BLOCK_H;
-	if ((l.has & MXG_LISTS_BLOCK_T) && map_empty(m->block_t))
-		l.has &= ~MXG_LISTS_BLOCK_T;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if ((l.has & lists[i].bit) && map_empty(lists[i].fd))
+			l.has &= ~lists[i].bit;
 	if (!(l.has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T)))
 		l.max_len4 = l.max_len6 = 0;
 	if (!memcmp(&l, &old, sizeof(l)))
@@ -272,21 +303,7 @@ int mxg_block_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 	if (mxg_block_is_exact(c))
 		return bpf_map_lookup_elem(m->block_h, &c->addr, v) ? ret_errno() : 0;
 	mxg_cidr_to_key(c, &k);
-	if (bpf_map_lookup_elem(m->block_t, &k, v))
-		return ret_errno();
-	{
-		/* LPM lookups return the longest match: check the prefix is
-		 * really this one. */
-		struct mxg_lpm_key next, cur, *prev = NULL;
-
-		while (!bpf_map_get_next_key(m->block_t, prev, &next)) {
-			if (!memcmp(&next, &k, sizeof(k)))
-				return 0;
-			cur = next;
-			prev = &cur;
-		}
-	}
-	return -ENOENT;
+	return lpm_get(m->block_t, &k, v);
 }
 
 int mxg_block_put(const struct mxg_maps *m, const struct mxg_cidr *c,
@@ -326,57 +343,19 @@ int mxg_block_del(const struct mxg_maps *m, const struct mxg_cidr *c)
 int mxg_allow_match(const struct mxg_maps *m, const union mxg_addr *a,
 		    struct mxg_allow_entry *e)
 {
-	struct mxg_lpm_key k = { .prefixlen = 128, .addr = *a };
-	struct mxg_lpm_key next, cur, *prev = NULL;
-	int best = -1;
-
-	/* The kernel's LPM lookup gives the value, not the matching prefix:
-	 * find the prefix by walking (allowlists are small). */
-	if (bpf_map_lookup_elem(m->allow, &k, &e->v))
-		return 0;
-	while (!bpf_map_get_next_key(m->allow, prev, &next)) {
-		struct mxg_cidr c;
-
-		mxg_cidr_from_key(&next, &c);
-		if (mxg_cidr_contains(&c, a) && (int)c.plen > best) {
-			best = c.plen;
-			e->cidr = c;
-		}
-		cur = next;
-		prev = &cur;
-	}
-	return best >= 0;
+	return lpm_match(m->allow, a, &e->v, &e->cidr);
 }
 
 int mxg_block_match(const struct mxg_maps *m, const union mxg_addr *a,
 		    struct mxg_block_entry *e)
 {
-	struct mxg_lpm_key k = { .prefixlen = 128, .addr = *a };
-	struct mxg_lpm_key next, cur, *prev = NULL;
-	int best = -1;
-
 	if (!bpf_map_lookup_elem(m->block_h, a, &e->v)) {
 		e->cidr.addr = *a;
 		e->cidr.plen = 128;
 		e->cidr.v4 = mxg_addr_is_v4(a);
 		return 1;
 	}
-	if (bpf_map_lookup_elem(m->block_t, &k, &e->v))
-		return 0;
-	/* Prefix of the match: walk the trie's keys (prefix entries are few
-	 * compared with exact ones, which live in the hash). */
-	while (!bpf_map_get_next_key(m->block_t, prev, &next)) {
-		struct mxg_cidr c;
-
-		mxg_cidr_from_key(&next, &c);
-		if (mxg_cidr_contains(&c, a) && (int)c.plen > best) {
-			best = c.plen;
-			e->cidr = c;
-		}
-		cur = next;
-		prev = &cur;
-	}
-	return best >= 0;
+	return lpm_match(m->block_t, a, &e->v, &e->cidr);
 }
 
 int mxg_cidr_cmp(const struct mxg_cidr *a, const struct mxg_cidr *b)
