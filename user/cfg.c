@@ -32,15 +32,19 @@ const struct mxg_default_limit mxg_default_limits[MXG_SVC_MAX] = {
 	[MXG_SVC_IMAPS]       = { 60, 60, 40 },
 };
 
-void mxg_cfg_set_limit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
-		       __u32 burst)
+/* n per per_s seconds, burst: the bucket as the program reads it. */
+static void limit_set(struct mxg_limit *l, __u32 n, __u32 per_s, __u32 burst)
 {
-	struct mxg_limit *l = &c->limit[svc];
-
 	l->rate_n = n;
 	l->rate_per_s = per_s;
 	l->burst = burst;
 	l->interval_ns = n ? (__u64)per_s * 1000000000ull / n : 0;
+}
+
+void mxg_cfg_set_limit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
+		       __u32 burst)
+{
+	limit_set(&c->limit[svc], n, per_s, burst);
 }
 
 void mxg_cfg_set_pfx_lens(struct mxg_cfg *c, unsigned v4, unsigned v6)
@@ -54,12 +58,7 @@ void mxg_cfg_set_pfx_lens(struct mxg_cfg *c, unsigned v4, unsigned v6)
 void mxg_cfg_set_plimit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
 			__u32 burst)
 {
-	struct mxg_limit *l = &c->plimit[svc];
-
-	l->rate_n = n;
-	l->rate_per_s = per_s;
-	l->burst = burst;
-	l->interval_ns = n ? (__u64)per_s * 1000000000ull / n : 0;
+	limit_set(&c->plimit[svc], n, per_s, burst);
 }
 
 void mxg_cfg_set_prefixes(struct mxg_cfg *c, unsigned v4, unsigned v6)
