@@ -140,27 +140,12 @@ struct mxo_pkt {
 
 static __always_inline int mxo_parse(void *data, void *end, struct mxo_pkt *p)
 {
-	struct ethhdr *eth = data;
 	__be16 proto;
 	void *cur;
-	int i, r;
+	int r;
 
-	if ((void *)(eth + 1) > end)
+	if (mxg_parse_l2(data, end, &cur, &proto))
 		return MXG_R_UNPARSED;
-	proto = eth->h_proto;
-	cur = eth + 1;
-	/* Tags in the frame (no hardware offload); bounded like parse.h. */
-	for (i = 0; i < MXG_MAX_VLAN; i++) {
-		struct mxg_vlan *v = cur;
-
-		if (proto != bpf_htons(MXG_ETH_P_8021Q) &&
-		    proto != bpf_htons(MXG_ETH_P_8021AD))
-			break;
-		if ((void *)(v + 1) > end)
-			return MXG_R_UNPARSED;
-		proto = v->proto;
-		cur = v + 1;
-	}
 	if (proto == bpf_htons(MXG_ETH_P_IP)) {
 		struct iphdr *ip = cur;
 
@@ -294,10 +279,7 @@ static __always_inline int mxo_egress_verdict(const struct mxo_cfg *cfg,
 					 now, p))
 			v = MXO_V_CAP;
 	}
-	dk.w[0] = p->dst.w[0] & m->w[0];
-	dk.w[1] = p->dst.w[1] & m->w[1];
-	dk.w[2] = p->dst.w[2] & m->w[2];
-	dk.w[3] = p->dst.w[3] & m->w[3];
+	mxg_addr_masked(&dk, &p->dst, m);
 	mxo_rec_add(&mxo_dst, &dk, now, v == MXO_V_CAP);
 	mxo_rec_add(&mxo_src, &p->m.src, now, v == MXO_V_CAP);
 	return v;

@@ -159,30 +159,55 @@ static __always_inline int mxg_parse_ip6(void *cur, void *end,
 	return MXG_R_UNPARSED;
 }
 
-/* Classify a frame; fills *p and returns MXG_PARSED for a well-formed TCP
- * segment, otherwise the pass reason. Never reads past `end`. */
-static __always_inline int mxg_parse(void *data, void *end, struct mxg_pkt *p)
+/* a & m into out, word by word (a key masked to a prefix). */
+static __always_inline void mxg_addr_masked(union mxg_addr *out,
+					    const union mxg_addr *a,
+					    const union mxg_addr *m)
+{
+	out->w[0] = a->w[0] & m->w[0];
+	out->w[1] = a->w[1] & m->w[1];
+	out->w[2] = a->w[2] & m->w[2];
+	out->w[3] = a->w[3] & m->w[3];
+}
+
+/* Ethernet and at most MXG_MAX_VLAN tags in the frame (no hardware
+ * offload): the protocol after them in *proto, where it starts in *l3;
+ * MXG_R_UNPARSED when a header is cut short, else 0. */
+static __always_inline int mxg_parse_l2(void *data, void *end, void **l3,
+					__be16 *proto)
 {
 	struct ethhdr *eth = data;
 	void *cur;
-	__be16 proto;
 	int i;
 
 	if ((void *)(eth + 1) > end)
 		return MXG_R_UNPARSED;
-	proto = eth->h_proto;
+	*proto = eth->h_proto;
 	cur = eth + 1;
 	for (i = 0; i < MXG_MAX_VLAN; i++) {
 		struct mxg_vlan *v = cur;
 
-		if (proto != bpf_htons(MXG_ETH_P_8021Q) &&
-		    proto != bpf_htons(MXG_ETH_P_8021AD))
+		if (*proto != bpf_htons(MXG_ETH_P_8021Q) &&
+		    *proto != bpf_htons(MXG_ETH_P_8021AD))
 			break;
 		if ((void *)(v + 1) > end)
 			return MXG_R_UNPARSED;
-		proto = v->proto;
+		*proto = v->proto;
 		cur = v + 1;
 	}
+	*l3 = cur;
+	return 0;
+}
+
+/* Classify a frame; fills *p and returns MXG_PARSED for a well-formed TCP
+ * segment, otherwise the pass reason. Never reads past `end`. */
+static __always_inline int mxg_parse(void *data, void *end, struct mxg_pkt *p)
+{
+	__be16 proto;
+	void *cur;
+
+	if (mxg_parse_l2(data, end, &cur, &proto))
+		return MXG_R_UNPARSED;
 	if (proto == bpf_htons(MXG_ETH_P_IP))
 		return mxg_parse_ip4(cur, end, p);
 	if (proto == bpf_htons(MXG_ETH_P_IPV6))
