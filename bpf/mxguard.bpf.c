@@ -145,33 +145,28 @@ static __always_inline void mxg_emit(__u32 type, __u64 now,
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* The prefix bucket: all sources of one network share it. 1 = conforms.
- * take 0 only asks: a refusal is counted, a token is not taken. */
-static __always_inline int mxg_prefix_take(const struct mxg_cfg *cfg,
-					   const struct mxg_pkt *p, __u32 svc,
-					   __u64 now, int take)
+/* The network slot a SYN from p meets on svc: its network's own, one it
+ * takes over from an owner whose bucket has refilled, or one it shares
+ * with an owner still draining. NULL: no network limit on svc. */
+static __always_inline struct mxg_pfx_val *mxg_pfx_get(const struct mxg_cfg *cfg,
+						       const struct mxg_pkt *p,
+						       __u32 svc, __u64 now)
 {
 	const union mxg_addr *m = p->v6 ? &cfg->pfx_mask6 : &cfg->pfx_mask4;
-	const struct mxg_limit *lim = &cfg->plimit[svc];
 	struct mxg_pfx_val *v;
 	union mxg_addr a;
 	__u32 slot;
-	int ok;
 
-	if (!lim->interval_ns)
-		return 1;
-	a.w[0] = p->src.w[0] & m->w[0];
-	a.w[1] = p->src.w[1] & m->w[1];
-	a.w[2] = p->src.w[2] & m->w[2];
-	a.w[3] = p->src.w[3] & m->w[3];
+	if (svc >= MXG_SVC_MAX || !cfg->plimit[svc].interval_ns)
+		return NULL;
+	mxg_addr_masked(&a, &p->src, m);
 	slot = mxg_pfx_slot(&a, svc, cfg->pfx_seed);
 	v = bpf_map_lookup_elem(&mxg_pfx, &slot);
 	if (!v)
-		return 1;
+		return NULL;
 	if (v->svc != svc || v->addr.w[0] != a.w[0] || v->addr.w[1] != a.w[1] ||
 	    v->addr.w[2] != a.w[2] || v->addr.w[3] != a.w[3]) {
 		if (v->svc && !mxg_bucket_full(v->tat_ns, now)) {
-			/* Owner still draining: share its bucket. */
 			v->shared++;
 		} else {
 			v->addr = a;
@@ -182,15 +177,26 @@ static __always_inline int mxg_prefix_take(const struct mxg_cfg *cfg,
 			v->shared = 0;
 		}
 	}
-	if (take) {
-		ok = mxg_bucket_take(&v->tat_ns, now, lim->interval_ns, lim->burst);
-	} else {
-		__u64 t = v->tat_ns;
+	return v;
+}
 
-		ok = mxg_bucket_take(&t, now, lim->interval_ns, lim->burst);
-		if (ok)
-			return ok;
-	}
+/* The network bucket of slot v (NULL: unlimited): 1 = conforms. take 0
+ * only asks: a refusal is counted, a token is not taken. */
+static __always_inline int mxg_pfx_take(struct mxg_pfx_val *v,
+					const struct mxg_limit *lim, __u64 now,
+					int take)
+{
+	__u64 t;
+	int ok;
+
+	if (!v)
+		return 1;
+	t = v->tat_ns;
+	ok = mxg_bucket_take(&t, now, lim->interval_ns, lim->burst);
+	if (ok && !take)
+		return ok;
+	if (ok)
+		v->tat_ns = t;
 	v->syns++;
 	if (!ok)
 		v->drops++;
@@ -205,11 +211,13 @@ static __always_inline int mxg_prefix_take(const struct mxg_cfg *cfg,
 /* Step 5 on one source record (in the map, or fresh on the stack): its own
  * bucket, then its prefix's bucket; a SYN passes when both have a token.
  * The two callers pass non-NULL records, so each inlined copy is verified
- * on a null-checked pointer. */
+ * on a null-checked pointer. have_pv: pv is the network slot already
+ * fetched, else it is fetched only once the source's own bucket allows. */
 static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 				  const struct mxg_pkt *p, __u64 now,
 				  const struct mxg_src_key *k,
-				  struct mxg_src_val *s, __u32 tag)
+				  struct mxg_src_val *s, __u32 tag,
+				  struct mxg_pfx_val *pv, int have_pv)
 {
 	const struct mxg_limit *lim;
 	int monitor, ok, pok = 1;
@@ -228,7 +236,9 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 	prev = t = s->tat_ns;
 	ok = mxg_bucket_take(&t, now, lim->interval_ns, lim->burst);
 	if (ok) {
-		pok = mxg_prefix_take(cfg, p, svc, now, 1);
+		if (!have_pv)
+			pv = mxg_pfx_get(cfg, p, svc, now);
+		pok = mxg_pfx_take(pv, &cfg->plimit[svc], now, 1);
 		if (pok) {
 			s->tat_ns = t;
 			if (s->flags & MXG_SRCF_LIMITED) {
@@ -273,10 +283,7 @@ static __always_inline void mxg_src_key(const struct mxg_cfg *cfg,
 {
 	const union mxg_addr *m = p->v6 ? &cfg->src_mask6 : &cfg->src_mask4;
 
-	k->addr.w[0] = p->src.w[0] & m->w[0];
-	k->addr.w[1] = p->src.w[1] & m->w[1];
-	k->addr.w[2] = p->src.w[2] & m->w[2];
-	k->addr.w[3] = p->src.w[3] & m->w[3];
+	mxg_addr_masked(&k->addr, &p->src, m);
 	k->svc = svc;
 }
 
@@ -289,11 +296,12 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 {
 	struct mxg_src_val init;
 	struct mxg_pen_val *pen;
+	struct mxg_pfx_val *pv;
 	int reason;
 	__u32 svc;
 
 	if (s)
-		return mxg_account(cfg, p, now, k, s, tag);
+		return mxg_account(cfg, p, now, k, s, tag, NULL, 0);
 
 	/* A new source its network's bucket refuses (enforce) is dropped
 	 * before anything else is asked, and gets no record: the network's
@@ -302,8 +310,9 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 	svc = k->svc;
 	if (svc >= MXG_SVC_MAX)
 		return MXG_R_ADMIT;
+	pv = mxg_pfx_get(cfg, p, svc, now);
 	if (cfg->mode != MXG_MODE_MONITOR &&
-	    !mxg_prefix_take(cfg, p, svc, now, 0))
+	    !mxg_pfx_take(pv, &cfg->plimit[svc], now, 0))
 		return MXG_R_PLIMIT;
 
 	/* A fresh record, unless the penalty table remembers the source as
@@ -320,7 +329,7 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 			bpf_map_delete_elem(&mxg_pen, k);
 		}
 	}
-	reason = mxg_account(cfg, p, now, k, &init, tag);
+	reason = mxg_account(cfg, p, now, k, &init, tag, pv, 1);
 	if (bpf_map_update_elem(&mxg_src, k, &init, BPF_NOEXIST))
 		mxg_count(MXG_MISC_IDX(MXG_C_SRC_FAIL));
 	return reason;

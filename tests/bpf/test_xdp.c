@@ -1674,20 +1674,19 @@ static int block_host(const char *txt)
 /* Sources of one network share its bucket: with a roomy per-source limit and
  * a network burst of 3, the fourth source of the network is refused
  * (prefix_limit, counted as that source's drop); another network is not. */
-/* The network slot of txt's prefix on svc, when that network owns it. */
+/* The network slot of txt's prefix on svc, when that network owns it
+ * (read as `mxguard check` reads it). */
 static int pfx_lookup(const char *txt, __u32 svc, struct mxg_pfx_val *v)
 {
+	struct mxg_maps m = { .pfx = E.pfx };
 	union mxg_addr net;
-	__u32 slot;
 	int err = addr_from(txt, &net);
 
 	if (err)
 		return err;
 	mxg_addr_and(&net, &net, strchr(txt, ':') ? &E.c->pfx_mask6 : &E.c->pfx_mask4);
-	slot = mxg_pfx_slot(&net, svc, E.c->pfx_seed);
-	if (bpf_map_lookup_elem(E.pfx, &slot, v))
-		return -errno;
-	return v->svc == svc && !memcmp(&v->addr, &net, sizeof(net)) ? 0 : -ENOENT;
+	err = mxg_pfx_get(&m, E.c, &net, svc, 0, v);
+	return err == 1 ? 0 : err < 0 ? err : -ENOENT;
 }
 
 static void test_prefix_bucket(const struct fam *f)
@@ -1783,6 +1782,20 @@ static int pfx_collision(const struct fam *f, char *a, char *b, size_t len)
 	return -ENOENT;
 }
 
+/* Two colliding networks a and b, a roomy per-source limit and a network
+ * burst of 2 at 1/hour. */
+static int pfx_slot_setup(const struct fam *f, char *a, char *b, size_t len)
+{
+	int err = env_reset(ENFORCE);
+
+	if (err)
+		return err;
+	mxg_cfg_set_limit(E.c, SMTP, 1000, 1, 100);
+	mxg_cfg_set_plimit(E.c, SMTP, 1, 3600, 2);
+	err = pfx_collision(f, a, b, len);
+	return err ? err : cfg_write();
+}
+
 /* A network hashed to a slot another network is still draining shares that
  * bucket (refused with it); once the bucket has refilled, the newcomer
  * takes the slot over with a fresh bucket. */
@@ -1797,14 +1810,7 @@ static void test_pfx_slots(const struct fam *f)
 	snprintf(name, sizeof(name), "prefix__slot_shared_then_taken_over/%s", f->tag);
 	if (!CHECK_SELECTED(name))
 		return;
-	err = env_reset(ENFORCE);
-	if (!err) {
-		mxg_cfg_set_limit(E.c, SMTP, 1000, 1, 100);
-		mxg_cfg_set_plimit(E.c, SMTP, 1, 3600, 2);
-		err = pfx_collision(f, a, b, sizeof(a));
-	}
-	if (!err)
-		err = cfg_write();
+	err = pfx_slot_setup(f, a, b, sizeof(a));
 	for (i = 0; i < 3 && !err; i++) {
 		err = send_tcp(f, a, 25, SYN, &act);
 		if (!err)
@@ -1838,6 +1844,35 @@ static void test_pfx_slots(const struct fam *f)
 	CHECK_EQ(nm(name, "slot now B's"), 0, pfx_lookup(b, SMTP, &pv));
 	CHECK_EQ(nm(name, "B's slot counts start afresh"), 1, pv.syns);
 	CHECK_EQ(nm(name, "A no longer owns it"), -ENOENT, pfx_lookup(a, SMTP, &pv));
+}
+
+/* A new source admitted through a slot its network shares counts once in
+ * the slot's `shared` (the network bucket is asked, then taken). */
+static void test_pfx_shared_admit(const struct fam *f)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], name[96];
+	struct mxg_pfx_val pv;
+	__u32 act[2];
+	int err;
+
+	snprintf(name, sizeof(name), "prefix__shared_admit_counted_once/%s", f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = pfx_slot_setup(f, a, b, sizeof(a));
+	if (!err)
+		err = send_tcp(f, a, 25, SYN, &act[0]);
+	if (!err)
+		err = send_tcp(f, b, 25, SYN, &act[1]);
+	if (!err)
+		err = pfx_lookup(a, SMTP, &pv);
+	if (err) {
+		fail_setup(name, "run", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "network A passes"), XDP_PASS, act[0]);
+	CHECK_EQ(nm(name, "new source of B passes on A's last token"), XDP_PASS, act[1]);
+	CHECK_EQ(nm(name, "slot syns"), 2, pv.syns);
+	CHECK_EQ(nm(name, "B counted once as shared"), 1, pv.shared);
 }
 
 /* The lists' verdict cache in source records (MXG_SRCF_CLEAN): an entry
@@ -2152,6 +2187,7 @@ int main(int argc, char **argv)
 		test_bucket(&fams[i], MONITOR);
 		test_prefix_bucket(&fams[i]);
 		test_pfx_slots(&fams[i]);
+		test_pfx_shared_admit(&fams[i]);
 		test_cache(&fams[i]);
 		test_penalty(&fams[i]);
 	}
