@@ -423,20 +423,47 @@ static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 	return mxg_limit(cfg, p, bpf_ktime_get_coarse_ns(), &k, s, tag);
 }
 
+/* The non-mail exits: a constant counter index, nothing else to decide. */
+static __always_inline int mxg_pass_nonmail(__u32 reason)
+{
+	mxg_count(MXG_COUNTER_IDX(MXG_SVC_NONE, reason));
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int mxg_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	const struct mxg_cfg *cfg;
+	const struct mxg_cfg *cfg = NULL;
 	struct mxg_pkt p;
 	__u32 zero = 0, svc = MXG_SVC_NONE;
+	__be16 proto;
+	__u16 dport;
+	void *l3;
 	int reason;
 
-	reason = mxg_parse(data, end, &p);
+	if (mxg_parse_l2(data, end, &l3, &proto))
+		return mxg_pass_nonmail(MXG_R_UNPARSED);
+	/* Fast path: a TCP port nobody protects, IPv4 that is not TCP, or
+	 * not IP at all leaves here on a few loads. An uninitialised config protects no
+	 * port (all zero). */
+	reason = mxg_peek(proto, l3, end, &dport);
+	if (reason == MXG_PARSED) {
+		cfg = bpf_map_lookup_elem(&mxg_cfg, &zero);
+		if (!cfg || cfg->port_svc[dport] == MXG_SVC_NONE)
+			return mxg_pass_nonmail(MXG_R_OTHER_PORT);
+	} else if (reason == MXG_R_NOT_TCP) {
+		return mxg_pass_nonmail(MXG_R_NOT_TCP);
+	} else if (reason == MXG_R_NOT_IP) {
+		return mxg_pass_nonmail(MXG_R_NOT_IP);
+	}
+	/* A protected port, or a frame only the full parse can classify. */
+	reason = mxg_parse_l3(proto, l3, end, &p);
 	if (reason != MXG_PARSED)
 		goto out;
-	cfg = bpf_map_lookup_elem(&mxg_cfg, &zero);
+	if (!cfg)
+		cfg = bpf_map_lookup_elem(&mxg_cfg, &zero);
 	/* An uninitialised config (magic 0) protects nothing: fail open. */
 	if (!cfg || cfg->magic != MXG_CFG_MAGIC) {
 		reason = MXG_R_OTHER_PORT;

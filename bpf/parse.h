@@ -199,15 +199,12 @@ static __always_inline int mxg_parse_l2(void *data, void *end, void **l3,
 	return 0;
 }
 
-/* Classify a frame; fills *p and returns MXG_PARSED for a well-formed TCP
- * segment, otherwise the pass reason. Never reads past `end`. */
-static __always_inline int mxg_parse(void *data, void *end, struct mxg_pkt *p)
+/* The IP layer after mxg_parse_l2(): fills *p and returns MXG_PARSED for a
+ * well-formed TCP segment, otherwise the pass reason. Never reads past
+ * `end`. */
+static __always_inline int mxg_parse_l3(__be16 proto, void *cur, void *end,
+					struct mxg_pkt *p)
 {
-	__be16 proto;
-	void *cur;
-
-	if (mxg_parse_l2(data, end, &cur, &proto))
-		return MXG_R_UNPARSED;
 	if (proto == bpf_htons(MXG_ETH_P_IP))
 		return mxg_parse_ip4(cur, end, p);
 	if (proto == bpf_htons(MXG_ETH_P_IPV6))
@@ -216,6 +213,56 @@ static __always_inline int mxg_parse(void *data, void *end, struct mxg_pkt *p)
 	    proto == bpf_htons(MXG_ETH_P_8021AD))
 		return MXG_R_UNPARSED; /* a third tag: beyond our bound */
 	return MXG_R_NOT_IP;
+}
+
+/* mxg_peek() result: only the full parse can classify this frame. */
+#define MXG_PEEK_FULL (MXG_R_MAX + 1)
+
+/* The fast path for frames that are not mail: the destination port of a
+ * TCP segment, found with the fewest checks that read it safely (IPv4 any
+ * IHL, IPv6 without extension headers). Returns MXG_PARSED with *dport (host
+ * order), MXG_R_NOT_IP, MXG_R_NOT_TCP for IPv4 that is not TCP, or
+ * MXG_PEEK_FULL when mxg_parse_l3() has to decide (a third VLAN tag, IPv6
+ * extension headers, a header cut short). Nothing is validated beyond the port: a frame to a protected
+ * port is parsed again in full before any verdict, and one to another port
+ * passes whatever else is wrong with it. */
+static __always_inline int mxg_peek(__be16 proto, void *cur, void *end,
+				    __u16 *dport)
+{
+	struct tcphdr *th;
+	__u32 hl;
+
+	if (proto == bpf_htons(MXG_ETH_P_IP)) {
+		struct iphdr *ip = cur;
+
+		if ((void *)(ip + 1) > end)
+			return MXG_PEEK_FULL;
+		if (ip->protocol != MXG_IPPROTO_TCP)
+			return MXG_R_NOT_TCP;
+		/* IHL under 5 leaves no TCP header to read a port from
+		 * (one load of the version/IHL byte: bitfields reload) */
+		hl = (*(__u8 *)ip & 0xf) * 4;
+		if (hl < sizeof(*ip))
+			return MXG_PEEK_FULL;
+		th = cur + hl;
+	} else if (proto == bpf_htons(MXG_ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = cur;
+
+		if ((void *)(ip6 + 1) > end ||
+		    ip6->nexthdr != MXG_IPPROTO_TCP)
+			return MXG_PEEK_FULL;
+		th = (void *)(ip6 + 1);
+	} else if (proto == bpf_htons(MXG_ETH_P_8021Q) ||
+		   proto == bpf_htons(MXG_ETH_P_8021AD)) {
+		return MXG_PEEK_FULL; /* a third tag: unparsed */
+	} else {
+		return MXG_R_NOT_IP;
+	}
+	/* source and destination port: the first four bytes */
+	if ((void *)th + 4 > end)
+		return MXG_PEEK_FULL;
+	*dport = bpf_ntohs(th->dest);
+	return MXG_PARSED;
 }
 
 #endif /* MXG_PARSE_H */

@@ -608,6 +608,24 @@ static const struct xcase cases[] = {
 	  ENFORCE, TCP25(SYN), .count = 3,
 	  PASS_AS(MXG_SVC_NONE, MXG_R_OTHER_PORT) },
 
+	/* the fast path (mxg_peek): a frame whose TCP port can be read and is
+	 * not protected passes as other_port whatever else is wrong with it;
+	 * IPv4 that is not TCP passes as not_tcp without further checks */
+	{ "fastpath__port_80_bad_doff_other_port", 0, BLOCKED, LOCKDOWN,
+	  { .dport = 80, .tcp_flags = SYN, .doff = FRAME_SET(4) },
+	  PASS_AS(MXG_SVC_NONE, MXG_R_OTHER_PORT) },
+	{ "fastpath__port_80_later_fragment_other_port", X_V4, BLOCKED,
+	  LOCKDOWN, { .dport = 80, .tcp_flags = SYN, .frag = 1 },
+	  PASS_AS(MXG_SVC_NONE, MXG_R_OTHER_PORT) },
+	{ "fastpath__port_80_behind_ipv6_ext_other_port", X_V6, BLOCKED,
+	  LOCKDOWN, { .dport = 80, .tcp_flags = SYN, .n_ext = 2,
+	    .ext = { { FRAME_EXT_HOP }, { FRAME_EXT_DST } } },
+	  PASS_AS(MXG_SVC_NONE, MXG_R_OTHER_PORT) },
+	{ "fastpath__port_25_bad_doff_still_unparsed", 0, BLOCKED, LOCKDOWN,
+	  { .dport = 25, .tcp_flags = SYN, .doff = FRAME_SET(4) }, UNPARSED },
+	{ "fastpath__ipv4_ihl_4_port_80_unparsed", X_V4, BLOCKED, LOCKDOWN,
+	  { .dport = 80, .tcp_flags = SYN, .ihl = FRAME_SET(4) }, UNPARSED },
+
 	/* well-formed variants the parser must follow (blocked: parsed means
 	 * dropped) */
 	{ "parse__ethernet_padding_parsed", 0, BLOCKED, ENFORCE,
