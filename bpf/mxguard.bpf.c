@@ -55,6 +55,17 @@ struct {
 	__type(value, struct mxg_src_val);
 } mxg_src SEC(".maps");
 
+/* Filter of sources that may have a record in mxg_src (see MXG_SEEN_BITS_LOG):
+ * two halves of MXG_SEEN_WORDS words. Mappable: the controller sets bits
+ * with atomic ORs while the program sets others. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * MXG_SEEN_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} mxg_seen SEC(".maps");
+
 /* Aggregate buckets of networks: slots indexed by mxg_pfx_slot() (see
  * struct mxg_pfx_val). An array, so a spoofed flood of new networks costs
  * no insert and no eviction; program writes, controller reads. */
@@ -277,6 +288,34 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 	return monitor ? MXG_R_LIMIT_WOULD : MXG_R_LIMIT;
 }
 
+/* 0: the source of k has no record in mxg_src (its bit is clear in the
+ * half the controller says is current); 1: it may have one. */
+static __always_inline int mxg_seen_test(const struct mxg_lists *ls,
+					 const struct mxg_src_key *k)
+{
+	__u32 bit = mxg_seen_bit(&k->addr);
+	__u32 idx = (ls ? ls->seen & 1 : 0) * MXG_SEEN_WORDS + (bit >> 6);
+	__u64 *w = bpf_map_lookup_elem(&mxg_seen, &idx);
+
+	return !w || (*w >> (bit & 63)) & 1;
+}
+
+/* Before a record of k is inserted: its bit in both halves, atomically
+ * (another CPU may set another bit of the same word). */
+static __always_inline void mxg_seen_mark(const struct mxg_src_key *k)
+{
+	__u32 bit = mxg_seen_bit(&k->addr), idx = bit >> 6, h;
+
+#pragma unroll
+	for (h = 0; h < 2; h++) {
+		__u32 i = idx + h * MXG_SEEN_WORDS;
+		__u64 *w = bpf_map_lookup_elem(&mxg_seen, &i);
+
+		if (w)
+			__sync_fetch_and_or(w, 1ull << (bit & 63));
+	}
+}
+
 static __always_inline void mxg_src_key(const struct mxg_cfg *cfg,
 					const struct mxg_pkt *p, __u32 svc,
 					struct mxg_src_key *k)
@@ -330,6 +369,7 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 		}
 	}
 	reason = mxg_account(cfg, p, now, k, &init, tag, pv, 1);
+	mxg_seen_mark(k);
 	if (bpf_map_update_elem(&mxg_src, k, &init, BPF_NOEXIST))
 		mxg_count(MXG_MISC_IDX(MXG_C_SRC_FAIL));
 	return reason;
@@ -354,7 +394,8 @@ static __always_inline int mxg_block_hit(const struct mxg_cfg *cfg,
  * port. Lists the controller says are empty are not asked. A SYN from a
  * source whose record caches "no trie matched" at the lists' current
  * generation (MXG_SRCF_CLEAN) skips both tries: a known source costs the
- * source lookup, the exact-address hash and its buckets. The clock is read
+ * source lookup, the exact-address hash and its buckets. A source whose bit
+ * is clear in mxg_seen has no record and is not looked up. The clock is read
  * only once a lookup has matched or a SYN is counted. */
 static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 				       const struct mxg_pkt *p, __u32 svc)
@@ -380,7 +421,8 @@ static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 	 * session skip the tries too); only a SYN refreshes it. */
 	if (syn || (tag && (has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T)))) {
 		mxg_src_key(cfg, p, svc, &k);
-		s = bpf_map_lookup_elem(&mxg_src, &k);
+		if (mxg_seen_test(ls, &k))
+			s = bpf_map_lookup_elem(&mxg_src, &k);
 		if (tag && s && (s->flags | MXG_SRCF_LIMITED) ==
 				(tag | MXG_SRCF_LIMITED))
 			has &= ~(MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T);

@@ -13,7 +13,7 @@
 
 /* Bumped whenever any layout below changes; pinned maps carry it in
  * mxg_cfg.abi and the controller refuses pins of another version. */
-#define MXG_ABI_VERSION 3
+#define MXG_ABI_VERSION 4
 #define MXG_CFG_MAGIC 0x6d786721u /* "mxg!" */
 
 /* Protected services. 0 means "not a protected port" and only indexes the
@@ -192,7 +192,7 @@ struct mxg_lists {
 	__u8 has;         /* MXG_LISTS_* of lists that may hold entries */
 	__u8 max_len4;    /* longest IPv4 prefix in the allow or block trie */
 	__u8 max_len6;    /* longest IPv6 prefix there (0 when none) */
-	__u8 pad;
+	__u8 seen;        /* the half of mxg_seen the program tests (0, 1) */
 };
 
 #define MXG_LISTS_ALLOW   0x1
@@ -214,6 +214,30 @@ static __always_inline __u32 mxg_pfx_slot(const union mxg_addr *a, __u32 svc,
 	x = (x ^ ((__u64)a->w[2] << 32 | a->w[3])) * 0x94d049bb133111ebull;
 	x ^= x >> 29;
 	return (__u32)(x >> 32) & (MXG_PFX_SLOTS - 1);
+}
+
+/* mxg_seen: a filter of the sources that may have a record in mxg_src, so
+ * that a SYN from a source that has none (every SYN of a spoofed flood)
+ * skips the source-table lookup, a cache and TLB miss in a table of
+ * megabytes. One bit per masked source address (all services), in two
+ * halves of MXG_SEEN_WORDS 64-bit words. The program tests the half
+ * mxg_lists.seen names and, before it inserts a record, sets the bit in
+ * both. The controller's service clears the other half now and then, sets
+ * the bits of every record still in mxg_src there and switches halves
+ * (mxg_seen_rotate): bits of evicted records go away, none of a live record
+ * is ever missing. A set bit with no record costs only the lookup it would
+ * have cost anyway; unkeyed, since aiming at a bit can only cause that. */
+#define MXG_SEEN_BITS_LOG 20 /* per half: 1,048,576 bits, 128 KiB */
+#define MXG_SEEN_WORDS (1u << (MXG_SEEN_BITS_LOG - 6))
+
+static __always_inline __u32 mxg_seen_bit(const union mxg_addr *a)
+{
+	__u64 x = ((__u64)a->w[0] << 32 | a->w[1]) * 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 32;
+	x = (x ^ ((__u64)a->w[2] << 32 | a->w[3])) * 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 29;
+	return (__u32)(x >> (64 - MXG_SEEN_BITS_LOG));
 }
 
 /* A token bucket. The program keeps it as GCRA: one timestamp per source,

@@ -17,14 +17,17 @@ def row($a; $b; $c; $d): "\($a | pad(52)) \($b | lpad(12)) \($c | lpad(9)) \($d 
         (.test_run.new_source.net_ns / .test_run.ns_per_frame.empty | f(2));
         (.test_run.new_source.net_ns / .test_run.ns_per_frame.floor | f(2))) end),
   "  (small list: \(.test_run.blocklists.small.exact + .test_run.blocklists.small.prefixes) entries, large: \(.test_run.blocklists.large.exact + .test_run.blocklists.large.prefixes); floor = bench_floor)",
+  "  (x columns and every ratio below: the ratio within each run, then the median of those)",
   ""
 end),
 (if .flood == null then empty else
   row("veth SYN flood, 1M spoofed sources"; "drop kpps"; "rx ms/Mp"; "passed"),
-  (.flood | to_entries[] |
+  (.flood | to_entries[] | select(.key != "paired") |
     row("  " + .key; (.value.drop_pps / 1000 | f(0)); (.value.rx_cpu_ms_per_mpkt | f(0));
         ((.value.pass_fraction * 100 | f(2)) + "%"))),
   "  (generator \(.flood.trivial.gen_pps / 1000 | f(0)) kpps; rx = threaded NAPI thread CPU time per million frames)",
+  "  same-run ratios, median of \(.flood.paired.runs) runs: mxguard/trivial drop \(.flood.paired.mxguard_over_trivial_drop | f(2))x, mxguard/nft drop \(.flood.paired.mxguard_over_nft_drop | f(2))x,",
+  "  CPU per frame trivial/mxguard \(.flood.paired.trivial_over_mxguard_cpu | f(2))x, nft/mxguard \(.flood.paired.nft_over_mxguard_cpu | f(2))x",
   ""
 end),
 (if .controller == null then empty else

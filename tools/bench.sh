@@ -154,10 +154,10 @@ flood_one() { # FILTER RUN -> one JSON line
 	s1=$(napi_ns); q1=$(softirq_ticks)
 	read -r -a c1 <<<"$(flood_counts "$f")"
 	flood_teardown "$f"
-	jq -nc --arg f "$f" --argjson g "$g" --argjson d $((c1[0] - c0[0])) \
+	jq -nc --arg f "$f" --argjson r "$r" --argjson g "$g" --argjson d $((c1[0] - c0[0])) \
 		--argjson p $((c1[1] - c0[1])) --argjson ns $((s1 - s0)) \
 		--argjson sq $((q1 - q0)) --argjson hz "$(getconf CLK_TCK)" '
-		{filter: $f, sent: $g.sent, elapsed_s: $g.elapsed_s, gen_pps: $g.pps,
+		{filter: $f, run: $r, sent: $g.sent, elapsed_s: $g.elapsed_s, gen_pps: $g.pps,
 		 dropped: $d, passed: $p, drop_pps: ($d / $g.elapsed_s),
 		 rx_cpu_ms_per_mpkt: (if ($d + $p) > 0 then $ns / 1e3 / (($d + $p) / 1e6) / 1e3 else null end),
 		 rx_busy: ($ns / 1e9 / $g.elapsed_s),
@@ -239,6 +239,7 @@ report() {
 	[ -s "$RAW/prog.json" ] && prog=$(cat "$RAW/prog.json")
 	if [ -s "$RAW/flood.jsonl" ]; then
 		flood=$(jq -s '
+			. as $all |
 			def med: sort | if length == 0 then null elif length % 2 == 1
 				then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 			group_by(.filter) | map({key: .[0].filter, value: {
@@ -248,7 +249,18 @@ report() {
 				gen_pps: (map(.gen_pps) | med),
 				pass_fraction: (map(.passed / (.passed + .dropped)) | med),
 				softirq_ms: (map(.softirq_ms) | med),
-				runs: .}}) | from_entries' "$RAW/flood.jsonl")
+				runs: .}}) | from_entries
+			# Ratios of the filters flooded in the same run, then
+			# their median: a slow spell of the VM hits both sides.
+			| . + {paired: ([$all | group_by(.run)[]
+				| map({key: .filter, value: .}) | from_entries
+				| select(.trivial and .mxguard and .nft)] as $p | {
+				runs: ($p | length),
+				mxguard_over_trivial_drop: ($p | map(.mxguard.drop_pps / .trivial.drop_pps) | med),
+				mxguard_over_nft_drop: ($p | map(.mxguard.drop_pps / .nft.drop_pps) | med),
+				trivial_over_mxguard_cpu: ($p | map(.trivial.rx_cpu_ms_per_mpkt / .mxguard.rx_cpu_ms_per_mpkt) | med),
+				nft_over_mxguard_cpu: ($p | map(.nft.rx_cpu_ms_per_mpkt / .mxguard.rx_cpu_ms_per_mpkt) | med)})}' \
+			"$RAW/flood.jsonl")
 	fi
 	if [ -s "$RAW/ctl.jsonl" ]; then
 		ctl=$(jq -s --argjson list "$(cat "$RAW/list.json")" '

@@ -694,6 +694,9 @@ static void tick(struct svc *s)
 			changed = 1;
 		}
 		mxg_pen_gc_run(&m, &n);
+		/* Keep the source filter to the records the table holds. */
+		if (mxg_seen_rotate(&m, &n))
+			slog("error", "source filter not renewed", "%s", "");
 	}
 	for (i = 0; i < s->conf.n_feeds; i++)
 		if (now >= s->feed_due[i]) {
@@ -950,7 +953,9 @@ const struct mxg_cmd mxg_cmd_run = {
 	"  - load the [allow] files; refresh each [feed] on its interval through\n"
 	"    the same code as 'block sync' (overlaps with the allowlist are\n"
 	"    loaded and logged, the allowlist wins);\n"
-	"  - remove expired block entries every minute;\n"
+	"  - remove expired block entries every minute, and renew the filter\n"
+	"    that lets SYNs of sources without a record (spoofed floods) skip\n"
+	"    the source table;\n"
 	"  - [escalation]: a source that runs over its limit `after` times within\n"
 	"    `window` is banned (feed \"escalation\") for the next of `steps`;\n"
 	"    the offence history is kept in STATE_DIR/escalation.jsonl;\n"

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -46,6 +47,8 @@ const struct mxg_map_desc mxg_map_descs[] = {
 	  sizeof(__u32), sizeof(struct mxg_feed) },
 	{ "mxg_reasons", offsetof(struct mxg_maps, reasons), BPF_MAP_TYPE_HASH,
 	  sizeof(__u32), sizeof(struct mxg_reason_text) },
+	{ "mxg_seen", offsetof(struct mxg_maps, seen), BPF_MAP_TYPE_ARRAY,
+	  sizeof(__u32), sizeof(__u64) },
 };
 const size_t mxg_nmaps = sizeof(mxg_map_descs) / sizeof(mxg_map_descs[0]);
 
@@ -194,6 +197,95 @@ void mxg_maps_touch(struct mxg_maps *m)
 	mxg_cfg_store(m, c);
 	free(c);
 	mxg_lists_recount(m);
+}
+
+/* Both halves of mxg_seen, mapped shared: bits are set with atomic ORs,
+ * as the program sets them, so neither side loses the other's. */
+static __u64 *seen_map(const struct mxg_maps *m)
+{
+	void *p = mmap(NULL, 2 * MXG_SEEN_WORDS * sizeof(__u64),
+		       PROT_READ | PROT_WRITE, MAP_SHARED, m->seen, 0);
+
+	if (p == MAP_FAILED) {
+		mxg_err("cannot map mxg_seen: %s", strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+static void seen_unmap(__u64 *w)
+{
+	munmap(w, 2 * MXG_SEEN_WORDS * sizeof(__u64));
+}
+
+static void seen_set(__u64 *half, const union mxg_addr *a)
+{
+	__u32 bit = mxg_seen_bit(a);
+
+	__atomic_fetch_or(&half[bit >> 6], 1ull << (bit & 63), __ATOMIC_RELAXED);
+}
+
+int mxg_seen_mark(const struct mxg_maps *m, const union mxg_addr *a)
+{
+	__u64 *w = seen_map(m);
+
+	if (!w)
+		return -EIO;
+	seen_set(w, a);
+	seen_set(w + MXG_SEEN_WORDS, a);
+	seen_unmap(w);
+	return 0;
+}
+
+struct seen_fill {
+	__u64 *half;
+	size_t n;
+};
+
+static int seen_fill_one(const void *k, const void *v, void *ctx)
+{
+	struct seen_fill *f = ctx;
+
+	(void)v;
+	seen_set(f->half, &((const struct mxg_src_key *)k)->addr);
+	f->n++;
+	return 0;
+}
+
+int mxg_seen_rotate(const struct mxg_maps *m, size_t *nsrc)
+{
+	struct seen_fill f = { 0 };
+	struct mxg_lists l;
+	__u32 zero = 0, next;
+	__u64 *w;
+	int err;
+
+	if (bpf_map_lookup_elem(m->lists, &zero, &l))
+		return mxg_sys(-errno);
+	w = seen_map(m);
+	if (!w)
+		return -EIO;
+	next = !(l.seen & 1);
+	f.half = w + (size_t)next * MXG_SEEN_WORDS;
+	/* Clear first, then walk the records: a record inserted before the
+	 * walk is found by it, one inserted after the clearing set its own
+	 * bit (the program sets both halves before it inserts). */
+	memset(f.half, 0, MXG_SEEN_WORDS * sizeof(__u64));
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	err = mxg_map_each(m->src, sizeof(struct mxg_src_key),
+			   sizeof(struct mxg_src_val), seen_fill_one, &f);
+	seen_unmap(w);
+	if (err)
+		return err;
+	/* Re-read: only the half changes, whatever else moved meanwhile. */
+	if (bpf_map_lookup_elem(m->lists, &zero, &l))
+		return mxg_sys(-errno);
+	l.seen = next;
+	if (bpf_map_update_elem(m->lists, &zero, &l, BPF_ANY))
+		return mxg_sys(-errno);
+	if (nsrc)
+		*nsrc = f.n;
+	return 0;
 }
 
 int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,

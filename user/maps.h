@@ -15,7 +15,7 @@
 /* Open file descriptors of the pinned maps; -1 when closed. */
 struct mxg_maps {
 	int cfg, allow, block_h, block_t, src, pfx, lists, pen, stats, events,
-	    feeds, reasons;
+	    feeds, reasons, seen;
 	int lock_fd;
 };
 
@@ -79,6 +79,14 @@ void mxg_maps_touch(struct mxg_maps *m);
 int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
 		const union mxg_addr *net, __u32 svc, __u64 now,
 		struct mxg_pfx_val *v);
+
+/* The source filter mxg_seen (see MXG_SEEN_BITS_LOG in mxguard.h).
+ * mxg_seen_mark: the bit of a source address in both halves (for records
+ * written from user space). mxg_seen_rotate: clear the half the program
+ * does not test, set the bit of every record in mxg_src there, switch the
+ * program to it; *nsrc the records seen. Callers hold the lock. */
+int mxg_seen_mark(const struct mxg_maps *m, const union mxg_addr *a);
+int mxg_seen_rotate(const struct mxg_maps *m, size_t *nsrc);
 
 /* Before loading a BPF object: pin each of its maps at <pin dir>/<name>,
  * reusing the one pinned there already. */

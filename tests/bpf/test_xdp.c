@@ -62,6 +62,7 @@ static const struct fam fams[] = {
 struct env {
 	struct mxguard *skel;
 	int prog, cfg, allow, block_h, block_t, src, pfx, lists, pen, stats, events;
+	int seen;
 	int ncpus;
 	__u64 *percpu;
 	struct mxg_cfg *c; /* ~65 KB: heap, not stack */
@@ -191,6 +192,24 @@ static int pfx_clear(void)
 	return bpf_map_update_batch(E.pfx, keys, zeros, &n, NULL) ? -errno : 0;
 }
 
+/* Both halves of the source filter clear, as on a fresh attach. */
+static int seen_clear(void)
+{
+	static __u64 zeros[2 * MXG_SEEN_WORDS];
+	static __u32 keys[2 * MXG_SEEN_WORDS];
+	__u32 i, n = 2 * MXG_SEEN_WORDS;
+
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	return bpf_map_update_batch(E.seen, keys, zeros, &n, NULL) ? -errno : 0;
+}
+
+/* The maps mxg_seen_rotate() works on. */
+static struct mxg_maps seen_maps(void)
+{
+	return (struct mxg_maps){ .src = E.src, .lists = E.lists, .seen = E.seen };
+}
+
 /* The lists' state as the controller keeps it for empty lists. */
 static int lists_clear(void)
 {
@@ -232,6 +251,8 @@ static int env_reset(__u32 mode)
 		err = map_clear(E.pen);
 	if (!err)
 		err = lists_clear();
+	if (!err)
+		err = seen_clear();
 	if (err)
 		return err;
 	mxg_cfg_defaults(E.c);
@@ -256,6 +277,7 @@ static int env_open(void)
 	E.pfx = bpf_map__fd(s->maps.mxg_pfx);
 	E.lists = bpf_map__fd(s->maps.mxg_lists);
 	E.pen = bpf_map__fd(s->maps.mxg_pen);
+	E.seen = bpf_map__fd(s->maps.mxg_seen);
 	E.stats = bpf_map__fd(s->maps.mxg_stats);
 	E.events = bpf_map__fd(s->maps.mxg_events);
 	E.ncpus = libbpf_num_possible_cpus();
@@ -893,6 +915,11 @@ static int setup_apply(const struct xcase *c, const struct fam *f)
 		err = src_key_from(f->src, c->svc, &k);
 		if (!err)
 			err = bpf_map_update_elem(E.src, &k, &v, BPF_NOEXIST);
+		if (!err) {
+			struct mxg_maps m = seen_maps();
+
+			err = mxg_seen_mark(&m, &k.addr);
+		}
 		if (err)
 			return err;
 	}
@@ -2177,6 +2204,98 @@ static void test_flood(void)
 	}
 }
 
+/* The source filter: a record whose bit is clear is not consulted (the
+ * filter is on the path); after the service's rotations every live record
+ * is still found, and the bit of a record that is gone is cleared. */
+static void test_seen(const struct fam *f)
+{
+	static const char *v4[] = { "198.19.20.1", "198.19.21.1", "198.19.22.1" };
+	static const char *v6[] = { "2001:db8:20::1", "2001:db8:21::1",
+				    "2001:db8:22::1" };
+	const char **src = f->l3 == FRAME_IPV4 ? v4 : v6;
+	struct mxg_maps m = seen_maps();
+	struct mxg_src_key k;
+	struct mxg_lists l;
+	__u32 acts[3], zero = 0, bit, idx;
+	__u64 w;
+	size_t n;
+	char name[96];
+	int err, i, r;
+
+	snprintf(name, sizeof(name), "seen__filter_keeps_live_records/%s", f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = env_reset(ENFORCE);
+	if (!err) {
+		mxg_cfg_set_limit(E.c, SMTP, 1, 3600, 1);
+		err = cfg_write();
+	}
+	/* Three sources spend their burst of 1: each now has a record. */
+	for (i = 0; i < 3 && !err; i++)
+		err = send_tcp(f, src[i], 25, SYN, &acts[i]);
+	if (err) {
+		fail_setup(name, "setup", err);
+		return;
+	}
+	check_acts(name, "first SYN", acts, 3, 3, XDP_DROP);
+	/* The third one's record goes (as an LRU eviction would). */
+	err = src_key_from(src[2], SMTP, &k);
+	if (!err)
+		err = bpf_map_delete_elem(E.src, &k) ? -errno : 0;
+	/* Two rotations: both halves cleared and refilled from the table. */
+	for (r = 0; r < 2 && !err; r++) {
+		err = mxg_seen_rotate(&m, &n);
+		if (!err)
+			CHECK_EQ(nm(name, "rotation %d walked the records", r), 2, n);
+	}
+	if (!err)
+		err = bpf_map_lookup_elem(E.lists, &zero, &l) ? -errno : 0;
+	if (err) {
+		fail_setup(name, "rotate", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "program on half 0 again"), 0, l.seen);
+	for (i = 0; i < 2; i++) {
+		err = send_tcp(f, src[i], 25, SYN, &acts[i]);
+		if (err) {
+			fail_setup(name, "after rotation", err);
+			return;
+		}
+		CHECK_EQ(nm(name, "%s still limited after rotations", src[i]),
+			 XDP_DROP, acts[i]);
+		check_rec(name, src[i], SMTP, 2, 1, 0);
+	}
+	bit = mxg_seen_bit(&k.addr);
+	for (r = 0; r < 2; r++) {
+		idx = r * MXG_SEEN_WORDS + (bit >> 6);
+		CHECK(nm(name, "gone record's bit cleared in half %d", r),
+		      !bpf_map_lookup_elem(E.seen, &idx, &w) &&
+		      !((w >> (bit & 63)) & 1));
+	}
+	/* A record planted without its bit is not consulted: the SYN takes
+	 * the new-source path (a fresh bucket admits it; the insert then
+	 * fails, since the record exists, and marks the bit). */
+	{
+		struct mxg_src_val v = { .tat_ns = ~0ull >> 2,
+					 .flags = MXG_SRCF_LIMITED };
+
+		err = src_key_from(src[2], SMTP, &k);
+		if (!err)
+			err = bpf_map_update_elem(E.src, &k, &v, BPF_NOEXIST) ? -errno : 0;
+		if (!err)
+			err = send_tcp(f, src[2], 25, SYN, &acts[0]);
+		if (!err)
+			err = send_tcp(f, src[2], 25, SYN, &acts[1]);
+		if (err) {
+			fail_setup(name, "planted", err);
+			return;
+		}
+		CHECK_EQ(nm(name, "unmarked record not consulted"), XDP_PASS, acts[0]);
+		CHECK_EQ(nm(name, "marked by the failed insert, then found"),
+			 XDP_DROP, acts[1]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -2208,6 +2327,7 @@ int main(int argc, char **argv)
 		test_pfx_shared_admit(&fams[i]);
 		test_cache(&fams[i]);
 		test_penalty(&fams[i]);
+		test_seen(&fams[i]);
 	}
 	test_recount();
 	test_flood();
