@@ -10,13 +10,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* key 0 -> struct mxg_cfg; written by the controller, read per mail packet. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mxg_cfg);
-} mxg_cfg SEC(".maps");
+/* The config slot, written by the controller through the map of its
+ * section (pinned as "mxg_cfg": an array of one struct mxg_cfg). Global
+ * data, so the program reads it at a fixed address, without a lookup. */
+struct mxg_cfg mxg_cfg SEC(".data.cfg");
 
 /* partner prefixes -> mxg_allow_val; controller writes, program counts hits. */
 struct {
@@ -392,9 +389,10 @@ static __always_inline int mxg_block_hit(const struct mxg_cfg *cfg,
 
 /* Steps 1-5 of the verdict order in DESIGN.md for a packet to a protected
  * port. Lists the controller says are empty are not asked. A SYN from a
- * source whose record caches "no trie matched" at the lists' current
- * generation (MXG_SRCF_CLEAN) skips both tries: a known source costs the
- * source lookup, the exact-address hash and its buckets. A source whose bit
+ * source whose record caches "no list matched" at the lists' current
+ * generation (MXG_SRCF_CLEAN) skips both tries, and the exact-address hash
+ * where the cache covers it: a known source costs the source lookup and
+ * its buckets. A source whose bit
  * is clear in mxg_seen has no record and is not looked up. The clock is read
  * only once a lookup has matched or a SYN is counted. */
 static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
@@ -402,7 +400,7 @@ static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 {
 	struct mxg_lpm_key lk = { .prefixlen = 128, .addr = p->src };
 	int syn = (p->tcp_flags & (MXG_TCP_SYN | MXG_TCP_ACK)) == MXG_TCP_SYN;
-	__u32 zero = 0, has = MXG_LISTS_ALL, tag = 0;
+	__u32 zero = 0, has = MXG_LISTS_ALL, tag = 0, cached = 0;
 	struct mxg_src_val *s = NULL;
 	const struct mxg_lists *ls;
 	struct mxg_allow_val *a;
@@ -414,18 +412,28 @@ static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 	if (ls) {
 		has = ls->has;
 		if (p->v6 ? ls->max_len6 <= cfg->v6_prefix :
-			    ls->max_len4 <= cfg->v4_prefix)
+			    ls->max_len4 <= cfg->v4_prefix) {
 			tag = MXG_SRCF_CLEAN | ls->gen << MXG_SRCF_GEN_SHIFT;
+			cached = MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T;
+			/* Exact entries are whole addresses: the cache
+			 * covers them where a record is one address (IPv4
+			 * /32, IPv6 /128), or for IPv6 when the hash holds
+			 * no IPv6 address. */
+			if (p->v6 ? cfg->v6_prefix == 128 ||
+				    !(has & MXG_LISTS_BLOCK_H6) :
+				    cfg->v4_prefix == 32)
+				cached |= MXG_LISTS_BLOCK_H;
+		}
 	}
 	/* Any packet of a tracked source may use the cache (segments of a
-	 * session skip the tries too); only a SYN refreshes it. */
-	if (syn || (tag && (has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T)))) {
+	 * session skip the lists too); only a SYN refreshes it. */
+	if (syn || (has & cached)) {
 		mxg_src_key(cfg, p, svc, &k);
 		if (mxg_seen_test(ls, &k))
 			s = bpf_map_lookup_elem(&mxg_src, &k);
 		if (tag && s && (s->flags | MXG_SRCF_LIMITED) ==
 				(tag | MXG_SRCF_LIMITED))
-			has &= ~(MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T);
+			has &= ~cached;
 	}
 
 	if (has & MXG_LISTS_ALLOW) {
@@ -477,9 +485,9 @@ int mxg_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	const struct mxg_cfg *cfg = NULL;
+	const struct mxg_cfg *cfg;
 	struct mxg_pkt p;
-	__u32 zero = 0, svc = MXG_SVC_NONE;
+	__u32 svc = MXG_SVC_NONE;
 	__be16 proto;
 	__u16 dport;
 	void *l3;
@@ -492,8 +500,7 @@ int mxg_xdp(struct xdp_md *ctx)
 	 * port (all zero). */
 	reason = mxg_peek(proto, l3, end, &dport);
 	if (reason == MXG_PARSED) {
-		cfg = bpf_map_lookup_elem(&mxg_cfg, &zero);
-		if (!cfg || cfg->port_svc[dport] == MXG_SVC_NONE)
+		if (mxg_cfg.port_svc[dport] == MXG_SVC_NONE)
 			return mxg_pass_nonmail(MXG_R_OTHER_PORT);
 	} else if (reason == MXG_R_NOT_TCP) {
 		return mxg_pass_nonmail(MXG_R_NOT_TCP);
@@ -504,10 +511,9 @@ int mxg_xdp(struct xdp_md *ctx)
 	reason = mxg_parse_l3(proto, l3, end, &p);
 	if (reason != MXG_PARSED)
 		goto out;
-	if (!cfg)
-		cfg = bpf_map_lookup_elem(&mxg_cfg, &zero);
+	cfg = &mxg_cfg;
 	/* An uninitialised config (magic 0) protects nothing: fail open. */
-	if (!cfg || cfg->magic != MXG_CFG_MAGIC) {
+	if (cfg->magic != MXG_CFG_MAGIC) {
 		reason = MXG_R_OTHER_PORT;
 		goto out;
 	}

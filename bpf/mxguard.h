@@ -198,7 +198,8 @@ struct mxg_lists {
 #define MXG_LISTS_ALLOW   0x1
 #define MXG_LISTS_BLOCK_H 0x2
 #define MXG_LISTS_BLOCK_T 0x4
-#define MXG_LISTS_ALL     0x7
+#define MXG_LISTS_BLOCK_H6 0x8 /* mxg_block_h may hold IPv6 addresses */
+#define MXG_LISTS_ALL     0xf
 
 /* Slot of a (masked prefix, service) in mxg_pfx: a keyed mix of the 128
  * address bits, the service and the seed, so that nobody who does not know
@@ -232,12 +233,14 @@ static __always_inline __u32 mxg_pfx_slot(const union mxg_addr *a, __u32 svc,
 
 static __always_inline __u32 mxg_seen_bit(const union mxg_addr *a)
 {
-	__u64 x = ((__u64)a->w[0] << 32 | a->w[1]) * 0x9e3779b97f4a7c15ull;
+	/* One multiply (Fibonacci hashing of the two halves folded): source
+	 * keys are an IPv6 /64 (low half zero) or IPv4-mapped (high half
+	 * constant) by default, so the fold loses nothing for them, and
+	 * this runs on every SYN. */
+	__u64 x = ((__u64)a->w[0] << 32 | a->w[1]) ^
+		  ((__u64)a->w[2] << 32 | a->w[3]);
 
-	x ^= x >> 32;
-	x = (x ^ ((__u64)a->w[2] << 32 | a->w[3])) * 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 29;
-	return (__u32)(x >> (64 - MXG_SEEN_BITS_LOG));
+	return (__u32)((x * 0x9e3779b97f4a7c15ull) >> (64 - MXG_SEEN_BITS_LOG));
 }
 
 /* A token bucket. The program keeps it as GCRA: one timestamp per source,
@@ -252,6 +255,10 @@ struct mxg_limit {
 };
 
 #define MXG_NPORTS 65536
+
+/* The ELF section of the program's config (global data, one struct
+ * mxg_cfg); its map is pinned as "mxg_cfg". */
+#define MXG_CFG_SECTION ".data.cfg"
 
 /* The one slot of mxg_cfg: everything the controller tunes at run time. */
 struct mxg_cfg {

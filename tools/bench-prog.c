@@ -15,9 +15,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "mxguard.skel.h"
 #include "tools/bench_progs.skel.h"
-#include "mxguard.h"
+#include "mxguard.h" /* before the skeleton: its config is a struct mxg_cfg */
+#include "mxguard.skel.h"
 #include "cfg.h"
 #include "lists.h"
 #include "bench_common.h"
@@ -158,7 +158,7 @@ static void inst_load(struct inst *in)
 	if (!p)
 		die("program mxg_xdp", ENOENT);
 	in->prog = bpf_program__fd(p);
-	in->cfg = map_fd(in->skel->obj, "mxg_cfg");
+	in->cfg = map_fd(in->skel->obj, MXG_CFG_SECTION);
 	in->allow = map_fd(in->skel->obj, "mxg_allow");
 	in->block_h = map_fd(in->skel->obj, "mxg_block_h");
 	in->block_t = map_fd(in->skel->obj, "mxg_block_t");
@@ -206,8 +206,9 @@ static void fill(int fd, const void *keys, size_t ksz, const void *vals,
 
 static void fill_blocklist(const struct inst *in, const struct bench_blocklist *l)
 {
-	size_t n = l->nexact > l->npfx ? l->nexact : l->npfx;
+	size_t i, n = l->nexact > l->npfx ? l->nexact : l->npfx;
 	struct mxg_block_val *v = calloc(n, sizeof(*v));
+	unsigned has = MXG_LISTS_BLOCK_T;
 
 	if (!v)
 		die("calloc", ENOMEM);
@@ -217,8 +218,9 @@ static void fill_blocklist(const struct inst *in, const struct bench_blocklist *
 	fill(in->block_t, l->pfx, sizeof(*l->pfx), v, sizeof(*v), l->npfx,
 	     "fill mxg_block_t");
 	/* What the controller notes after a load. */
-	if (mxg_lists_note(in->lists, MXG_LISTS_BLOCK_H | MXG_LISTS_BLOCK_T,
-			   l->pfx, l->npfx))
+	for (i = 0; i < l->nexact; i++)
+		has |= mxg_lists_exact_has(&l->exact[i]);
+	if (mxg_lists_note(in->lists, has, l->pfx, l->npfx))
 		die("note mxg_lists", errno);
 	free(v);
 }

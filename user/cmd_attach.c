@@ -11,6 +11,7 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "mxguard.h" /* before the skeleton: its config is a struct mxg_cfg */
 #include "mxguard.skel.h"
 #include "cmd.h"
 #include "cfg.h"

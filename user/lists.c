@@ -256,6 +256,8 @@ int mxg_lists_recount(const struct mxg_maps *m)
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if ((l.has & lists[i].bit) && map_empty(lists[i].fd))
 			l.has &= ~lists[i].bit;
+	if (!(l.has & MXG_LISTS_BLOCK_H))
+		l.has &= ~MXG_LISTS_BLOCK_H6;
 	if (!(l.has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T)))
 		l.max_len4 = l.max_len6 = 0;
 	if (!memcmp(&l, &old, sizeof(l)))
@@ -306,6 +308,11 @@ int mxg_block_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 	return lpm_get(m->block_t, &k, v);
 }
 
+unsigned mxg_lists_exact_has(const union mxg_addr *a)
+{
+	return MXG_LISTS_BLOCK_H | (mxg_addr_is_v4(a) ? 0 : MXG_LISTS_BLOCK_H6);
+}
+
 int mxg_block_put(const struct mxg_maps *m, const struct mxg_cidr *c,
 		  const struct mxg_block_val *v)
 {
@@ -326,7 +333,7 @@ int mxg_block_put(const struct mxg_maps *m, const struct mxg_cidr *c,
 		return mxg_sys(-err);
 	}
 	if (mxg_block_is_exact(c))
-		return mxg_lists_note(m->lists, MXG_LISTS_BLOCK_H, NULL, 0);
+		return mxg_lists_note(m->lists, mxg_lists_exact_has(&c->addr), NULL, 0);
 	return mxg_lists_note(m->lists, MXG_LISTS_BLOCK_T, &k, 1);
 }
 
@@ -397,6 +404,7 @@ struct split {
 	struct mxg_lpm_key *tk;
 	struct mxg_block_val *hv, *tv;
 	size_t nh, nt;
+	unsigned has; /* MXG_LISTS_* of the entries */
 };
 
 static int split_cidrs(const struct mxg_cidr *c, const struct mxg_block_val *v,
@@ -413,11 +421,13 @@ static int split_cidrs(const struct mxg_cidr *c, const struct mxg_block_val *v,
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		if (mxg_block_is_exact(&c[i])) {
+			s->has |= mxg_lists_exact_has(&c[i].addr);
 			s->hk[s->nh] = c[i].addr;
 			if (v)
 				s->hv[s->nh] = v[i];
 			s->nh++;
 		} else {
+			s->has |= MXG_LISTS_BLOCK_T;
 			mxg_cidr_to_key(&c[i], &s->tk[s->nt]);
 			if (v)
 				s->tv[s->nt] = v[i];
@@ -449,9 +459,7 @@ int mxg_block_put_many(const struct mxg_maps *m, const struct mxg_cidr *c,
 				"prefixes");
 	/* Also after a failure: part of the batch may be in. */
 	if (s.nh || s.nt) {
-		int e = mxg_lists_note(m->lists,
-				       (s.nh ? MXG_LISTS_BLOCK_H : 0) |
-				       (s.nt ? MXG_LISTS_BLOCK_T : 0), s.tk, s.nt);
+		int e = mxg_lists_note(m->lists, s.has, s.tk, s.nt);
 
 		if (!err && e)
 			err = mxg_sys(e);

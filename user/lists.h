@@ -46,6 +46,9 @@ int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 int mxg_lists_note(int lists_fd, unsigned has, const struct mxg_lpm_key *tk,
 		   size_t nt);
 int mxg_lists_recount(const struct mxg_maps *m);
+/* The MXG_LISTS_* bits an exact block entry for a notes (IPv6 ones also
+ * MXG_LISTS_BLOCK_H6: the program may then not trust its cache for them). */
+unsigned mxg_lists_exact_has(const union mxg_addr *a);
 
 int mxg_allow_put(const struct mxg_maps *m, const struct mxg_cidr *c,
 		  const struct mxg_allow_val *v);

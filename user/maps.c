@@ -396,11 +396,17 @@ int mxg_obj_pin_maps(struct bpf_object *obj)
 	int err;
 
 	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+
 		/* Only the ABI's maps; the compiler's constant pools
-		 * (.rodata.*) belong to this one program load. */
-		if (bpf_map__is_internal(map))
-			continue;
-		mxg_pin_path(path, bpf_map__name(map));
+		 * (.rodata.*) belong to this one program load. The config
+		 * is global data (section .data.cfg) pinned as mxg_cfg. */
+		if (bpf_map__is_internal(map)) {
+			if (strcmp(name, MXG_CFG_SECTION))
+				continue;
+			name = "mxg_cfg";
+		}
+		mxg_pin_path(path, name);
 		err = bpf_map__set_pin_path(map, path);
 		if (err)
 			return err;

@@ -12,8 +12,8 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "mxguard.h" /* before the skeleton: its config is a struct mxg_cfg */
 #include "mxguard.skel.h"
-#include "mxguard.h"
 #include "cfg.h"
 #include "check.h"
 #include "frame.h"
@@ -1008,7 +1008,7 @@ static int env_open(void)
 		return errno ? -errno : -EINVAL;
 	E.skel = s;
 	E.prog = bpf_program__fd(s->progs.mxg_xdp);
-	E.cfg = bpf_map__fd(s->maps.mxg_cfg);
+	E.cfg = bpf_map__fd(s->maps.data_cfg);
 	E.allow = bpf_map__fd(s->maps.mxg_allow);
 	E.block_h = bpf_map__fd(s->maps.mxg_block_h);
 	E.block_t = bpf_map__fd(s->maps.mxg_block_t);
@@ -1055,7 +1055,7 @@ static int env_open(void)
 		n->plen = 128;
 		if (!err)
 			err = bpf_map_update_elem(E.block_h, &n->a, &bv, BPF_ANY) ?
-			      -errno : mxg_lists_note(E.lists, MXG_LISTS_BLOCK_H, NULL, 0);
+			      -errno : mxg_lists_note(E.lists, mxg_lists_exact_has(&n->a), NULL, 0);
 		if (err)
 			return err;
 	}

@@ -11,8 +11,8 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "mxguard.h" /* before the skeleton: its config is a struct mxg_cfg */
 #include "mxguard.skel.h"
-#include "mxguard.h"
 #include "cfg.h"
 #include "check.h"
 #include "frame.h"
@@ -269,7 +269,7 @@ static int env_open(void)
 		return -errno ? -errno : -EINVAL;
 	E.skel = s;
 	E.prog = bpf_program__fd(s->progs.mxg_xdp);
-	E.cfg = bpf_map__fd(s->maps.mxg_cfg);
+	E.cfg = bpf_map__fd(s->maps.data_cfg);
 	E.allow = bpf_map__fd(s->maps.mxg_allow);
 	E.block_h = bpf_map__fd(s->maps.mxg_block_h);
 	E.block_t = bpf_map__fd(s->maps.mxg_block_t);
@@ -886,7 +886,7 @@ static int setup_apply(const struct xcase *c, const struct fam *f)
 			err = bpf_map_update_elem(E.block_h, &a, &v,
 						  BPF_NOEXIST);
 		if (!err)
-			err = lists_note(MXG_LISTS_BLOCK_H, NULL);
+			err = lists_note(mxg_lists_exact_has(&a), NULL);
 		if (err)
 			return err;
 	}
@@ -1711,7 +1711,7 @@ static int block_host(const char *txt)
 
 	if (!err && bpf_map_update_elem(E.block_h, &a, &v, BPF_ANY))
 		err = -errno;
-	return err ? err : lists_note(MXG_LISTS_BLOCK_H, NULL);
+	return err ? err : lists_note(mxg_lists_exact_has(&a), NULL);
 }
 
 /* ---- network (prefix) bucket and the penalty table ----------------------- */
@@ -2022,6 +2022,61 @@ static void test_cache(const struct fam *f)
 	CHECK_EQ(nm(name, "record does not cache"), 0, sv.flags & MXG_SRCF_CLEAN);
 	CHECK_EQ(nm(name, "host under the same key passes as allowed"), XDP_PASS, act[2]);
 	CHECK_EQ(nm(name, "its SYN is not counted on the key's record"), 2, sv.syns);
+
+	/* An exact block entry for another host under the same key (IPv6 /64,
+	 * or an IPv4 /24 key): the record one host cleaned must not let the
+	 * blocked host skip the exact-address hash, not on the first SYN after
+	 * the entry (generation) and not once the clean host has cached the
+	 * new generation. With one address per key (IPv4 /32) the cache also
+	 * covers the exact hash: the source itself blocked drops at once. */
+	{
+		const char *blk = f->l3 == FRAME_IPV4 ? "198.18.44.7" : "2001:db8:44:1::7";
+		int by24, ok = 1;
+
+		for (by24 = 0; by24 < 2 && ok; by24++) {
+			snprintf(name, sizeof(name), "cache__exact_entry_%s/%s",
+				 by24 || f->l3 == FRAME_IPV6 ? "other_host_in_key" : "same_host",
+				 f->tag);
+			if (!CHECK_SELECTED(name))
+				continue;
+			if (by24 && f->l3 == FRAME_IPV6)
+				break; /* IPv6 is keyed /64 in both rounds */
+			err = env_reset(ENFORCE);
+			if (!err) {
+				mxg_cfg_set_limit(E.c, SMTP, 1000, 1, 100);
+				if (by24)
+					mxg_cfg_set_prefixes(E.c, 24, E.c->v6_prefix);
+				err = cfg_write();
+			}
+			if (f->l3 == FRAME_IPV4 && !by24)
+				blk = src;
+			else
+				blk = f->l3 == FRAME_IPV4 ? "198.18.44.7" : "2001:db8:44:1::7";
+			if (!err)
+				err = send_tcp(f, src, 25, SYN, &act[0]);
+			if (!err)
+				err = send_tcp(f, src, 25, SYN, &act[1]);
+			if (!err)
+				err = block_host(blk);
+			if (!err)
+				err = send_tcp(f, blk, 25, SYN, &act[2]);
+			if (!err && strcmp(blk, src))
+				err = send_tcp(f, src, 25, SYN, &act[1]);
+			if (!err)
+				err = send_tcp(f, blk, 25, SYN, &act[3]);
+			if (err) {
+				fail_setup(name, "run", err);
+				ok = 0;
+				break;
+			}
+			CHECK_EQ(nm(name, "first SYN passes"), XDP_PASS, act[0]);
+			if (strcmp(blk, src))
+				CHECK_EQ(nm(name, "clean host still passes"), XDP_PASS, act[1]);
+			CHECK_EQ(nm(name, "blocked host drops after the entry"), XDP_DROP, act[2]);
+			CHECK_EQ(nm(name, "and after the clean host cached again"),
+				 XDP_DROP, act[3]);
+		}
+	}
 }
 
 /* What the controller does after removals: lists that became empty are not
