@@ -435,6 +435,20 @@ static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 				(tag | MXG_SRCF_LIMITED))
 			has &= ~cached;
 	}
+	/* Lists still to ask whose filter rules out the source's /24 or /48
+	 * are not asked either. */
+	if (ls && (has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_H | MXG_LISTS_BLOCK_T))) {
+		__u32 v6 = p->v6 & 1, bit = mxg_lfilt_bit(&p->src, v6);
+		__u32 w = (bit >> 6) & (MXG_LFILT_WORDS - 1);
+		__u64 m = 1ull << (bit & 63);
+
+		if (!(ls->filt[MXG_LF_ALLOW][v6][w] & m))
+			has &= ~MXG_LISTS_ALLOW;
+		if (!(ls->filt[MXG_LF_BLOCK_H][v6][w] & m))
+			has &= ~MXG_LISTS_BLOCK_H;
+		if (!(ls->filt[MXG_LF_BLOCK_T][v6][w] & m))
+			has &= ~MXG_LISTS_BLOCK_T;
+	}
 
 	if (has & MXG_LISTS_ALLOW) {
 		a = bpf_map_lookup_elem(&mxg_allow, &lk);

@@ -187,13 +187,44 @@ struct mxg_pfx_val {
 /* Value of mxg_lists (one slot), written by the controller only: what the
  * lists hold, so the program can skip a lookup into an empty list and trust
  * the verdict cache in source records (MXG_SRCF_CLEAN). */
+/* Negative filters of the three lists, kept in struct mxg_lists: per list
+ * and family a bitmap of MXG_LFILT_WORDS words with a bit set for every
+ * IPv4 /24 (IPv6 /48) an entry covers (mxg_lfilt_bit). A clear bit: no
+ * entry of that list can match an address in that /24 or /48, and the
+ * program skips the lookup. The controller sets bits with every insert
+ * (in the same write as the generation) and clears a list's bitmaps only
+ * when the list is empty; entries removed leave their bits, which only
+ * cost the lookup that would have been made anyway. An entry shorter than
+ * /8 (IPv6 /32) sets every bit. */
+#define MXG_LFILT_BITS_LOG 16
+#define MXG_LFILT_WORDS (1u << (MXG_LFILT_BITS_LOG - 6))
+#define MXG_LFILT_G4 24
+#define MXG_LFILT_G6 48
+enum mxg_lfilt_list { MXG_LF_ALLOW, MXG_LF_BLOCK_H, MXG_LF_BLOCK_T, MXG_LF_N };
+
 struct mxg_lists {
 	__u32 gen;        /* moved after every insert into allow or block */
 	__u8 has;         /* MXG_LISTS_* of lists that may hold entries */
 	__u8 max_len4;    /* longest IPv4 prefix in the allow or block trie */
 	__u8 max_len6;    /* longest IPv6 prefix there (0 when none) */
 	__u8 seen;        /* the half of mxg_seen the program tests (0, 1) */
+	__u64 filt[MXG_LF_N][2][MXG_LFILT_WORDS]; /* [list][IPv6] */
 };
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MXG_BE32(x) __builtin_bswap32(x)
+#else
+#define MXG_BE32(x) (x)
+#endif
+
+/* The filter bit of address a's /24 (IPv4-mapped, v6 = 0) or /48 (v6). */
+static __always_inline __u32 mxg_lfilt_bit(const union mxg_addr *a, int v6)
+{
+	__u64 x = v6 ? (__u64)a->w[0] << 32 | (a->w[1] & MXG_BE32(0xffff0000u)) :
+		       a->w[3] & MXG_BE32(0xffffff00u);
+
+	return (__u32)((x * 0x9e3779b97f4a7c15ull) >> (64 - MXG_LFILT_BITS_LOG));
+}
 
 #define MXG_LISTS_ALLOW   0x1
 #define MXG_LISTS_BLOCK_H 0x2
@@ -320,7 +351,8 @@ _Static_assert(sizeof(struct mxg_src_val) == 40, "mxg_src_val layout");
 _Static_assert(sizeof(struct mxg_limit) == 24, "mxg_limit layout");
 _Static_assert(sizeof(struct mxg_event) == 48, "mxg_event layout");
 _Static_assert(sizeof(struct mxg_pfx_val) == 40, "mxg_pfx_val layout");
-_Static_assert(sizeof(struct mxg_lists) == 8, "mxg_lists layout");
+_Static_assert(sizeof(struct mxg_lists) ==
+	       8 + MXG_LF_N * 2 * MXG_LFILT_WORDS * 8, "mxg_lists layout");
 _Static_assert(sizeof(struct mxg_pen_val) == 16, "mxg_pen_val layout");
 _Static_assert(sizeof(struct mxg_cfg) ==
 	       104 + 2 * 24 * MXG_SVC_MAX + MXG_NPORTS, "mxg_cfg layout");

@@ -220,7 +220,7 @@ static void fill_blocklist(const struct inst *in, const struct bench_blocklist *
 	/* What the controller notes after a load. */
 	for (i = 0; i < l->nexact; i++)
 		has |= mxg_lists_exact_has(&l->exact[i]);
-	if (mxg_lists_note(in->lists, has, l->pfx, l->npfx))
+	if (mxg_lists_note(in->lists, has, l->pfx, l->npfx, l->exact, l->nexact))
 		die("note mxg_lists", errno);
 	free(v);
 }
@@ -242,7 +242,7 @@ static void allow_add(const struct inst *in, const char *net, unsigned plen)
 	snprintf(v.comment, sizeof(v.comment), "bench partner");
 	err = bpf_map_update_elem(in->allow, &k, &v, BPF_ANY);
 	if (!err)
-		err = mxg_lists_note(in->lists, MXG_LISTS_ALLOW, &k, 1);
+		err = mxg_lists_note(in->lists, MXG_LISTS_ALLOW, &k, 1, NULL, 0);
 	if (err)
 		die("allow entry", err);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "lists.h"
 #include "log.h"
@@ -202,35 +203,95 @@ int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 
 /* ---- what the program may skip: struct mxg_lists ---- */
 
-static void note_len(struct mxg_lists *l, const struct mxg_lpm_key *k)
+/* Every /24 (/48) a prefix of len bits (of its family) covers, in the
+ * filter bitmap f of that family. */
+static void filt_set(__u64 *f, const union mxg_addr *a, unsigned len, int v6)
+{
+	unsigned g = v6 ? MXG_LFILT_G6 : MXG_LFILT_G4;
+	__u64 base, n, i;
+	union mxg_addr x = *a;
+	__u32 bit;
+
+	if (len >= g) {
+		bit = mxg_lfilt_bit(a, v6);
+		f[bit >> 6] |= 1ull << (bit & 63);
+		return;
+	}
+	if (g - len >= MXG_LFILT_BITS_LOG) {
+		/* covers at least as many /24s as there are bits */
+		memset(f, 0xff, MXG_LFILT_WORDS * sizeof(*f));
+		return;
+	}
+	n = 1ull << (g - len);
+	if (v6)
+		base = ((__u64)ntohl(a->w[0]) << 16 | ntohl(a->w[1]) >> 16) & ~(n - 1);
+	else
+		base = (ntohl(a->w[3]) >> 8) & ~(n - 1);
+	for (i = 0; i < n; i++) {
+		__u64 v = base + i;
+
+		if (v6) {
+			x.w[0] = htonl((__u32)(v >> 16));
+			x.w[1] = htonl((__u32)(v & 0xffff) << 16);
+		} else {
+			x.w[3] = htonl((__u32)v << 8);
+		}
+		bit = mxg_lfilt_bit(&x, v6);
+		f[bit >> 6] |= 1ull << (bit & 63);
+	}
+}
+
+static void note_key(struct mxg_lists *l, int list, const struct mxg_lpm_key *k)
 {
 	if (k->prefixlen >= 96 && mxg_addr_is_v4(&k->addr)) {
 		if (k->prefixlen - 96 > l->max_len4)
 			l->max_len4 = k->prefixlen - 96;
-	} else if (k->prefixlen > l->max_len6) {
-		l->max_len6 = k->prefixlen;
+		filt_set(l->filt[list][0], &k->addr, k->prefixlen - 96, 0);
+	} else {
+		if (k->prefixlen > l->max_len6)
+			l->max_len6 = k->prefixlen;
+		filt_set(l->filt[list][1], &k->addr, k->prefixlen, 1);
 	}
 }
 
 int mxg_lists_note(int fd, unsigned has, const struct mxg_lpm_key *tk,
-		   size_t nt)
+		   size_t nt, const union mxg_addr *hk, size_t nh)
 {
-	struct mxg_lists l;
+	struct mxg_lists *l;
 	__u32 zero = 0;
 	size_t i;
+	int err = 0;
 
 	/* A list outside the XDP program (the outbound allowlist): no view. */
 	if (fd < 0)
 		return 0;
-	if (bpf_map_lookup_elem(fd, &zero, &l))
-		return ret_errno();
-	l.has |= has;
+	l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, l)) {
+		err = ret_errno();
+		goto out;
+	}
+	l->has |= has;
+	/* Trie keys are the allowlist's or the block trie's: one call
+	 * never mixes the two. */
 	for (i = 0; i < nt; i++)
-		note_len(&l, &tk[i]);
+		note_key(l, has & MXG_LISTS_ALLOW ? MXG_LF_ALLOW : MXG_LF_BLOCK_T,
+			 &tk[i]);
+	for (i = 0; i < nh; i++) {
+		int v6 = !mxg_addr_is_v4(&hk[i]);
+
+		filt_set(l->filt[MXG_LF_BLOCK_H][v6], &hk[i], v6 ? 128 : 32, v6);
+	}
 	/* After the insert, never before: a source that cached "no match"
-	 * while the entry was on its way sees a new generation. */
-	l.gen++;
-	return bpf_map_update_elem(fd, &zero, &l, BPF_ANY) ? ret_errno() : 0;
+	 * while the entry was on its way sees a new generation (and the
+	 * entry's filter bit is published with it). */
+	l->gen++;
+	if (bpf_map_update_elem(fd, &zero, l, BPF_ANY))
+		err = ret_errno();
+out:
+	free(l);
+	return err;
 }
 
 static int map_empty(int fd)
@@ -242,28 +303,43 @@ static int map_empty(int fd)
 
 int mxg_lists_recount(const struct mxg_maps *m)
 {
-	const struct { unsigned bit; int fd; } lists[] = {
+	/* In enum mxg_lfilt_list order. */
+	const struct { unsigned bit; int fd; } lists[MXG_LF_N] = {
 		{ MXG_LISTS_ALLOW, m->allow }, { MXG_LISTS_BLOCK_H, m->block_h },
 		{ MXG_LISTS_BLOCK_T, m->block_t },
 	};
-	struct mxg_lists l, old;
+	struct mxg_lists *l = malloc(sizeof(*l));
 	__u32 zero = 0;
-	unsigned i;
+	unsigned i, old_has;
+	int err = 0, changed = 0;
 
-	if (bpf_map_lookup_elem(m->lists, &zero, &l))
-		return ret_errno();
-	old = l;
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		if ((l.has & lists[i].bit) && map_empty(lists[i].fd))
-			l.has &= ~lists[i].bit;
-	if (!(l.has & MXG_LISTS_BLOCK_H))
-		l.has &= ~MXG_LISTS_BLOCK_H6;
-	if (!(l.has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T)))
-		l.max_len4 = l.max_len6 = 0;
-	if (!memcmp(&l, &old, sizeof(l)))
-		return 0;
-	l.gen++;
-	return bpf_map_update_elem(m->lists, &zero, &l, BPF_ANY) ? ret_errno() : 0;
+	if (!l)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->lists, &zero, l)) {
+		err = ret_errno();
+		goto out;
+	}
+	old_has = l->has;
+	for (i = 0; i < MXG_LF_N; i++)
+		if ((l->has & lists[i].bit) && map_empty(lists[i].fd)) {
+			l->has &= ~lists[i].bit;
+			memset(l->filt[i], 0, sizeof(l->filt[i]));
+		}
+	if (!(l->has & MXG_LISTS_BLOCK_H))
+		l->has &= ~MXG_LISTS_BLOCK_H6;
+	if (!(l->has & (MXG_LISTS_ALLOW | MXG_LISTS_BLOCK_T)) &&
+	    (l->max_len4 || l->max_len6)) {
+		l->max_len4 = l->max_len6 = 0;
+		changed = 1;
+	}
+	if (l->has == old_has && !changed)
+		goto out;
+	l->gen++;
+	if (bpf_map_update_elem(m->lists, &zero, l, BPF_ANY))
+		err = ret_errno();
+out:
+	free(l);
+	return err;
 }
 
 int mxg_allow_put(const struct mxg_maps *m, const struct mxg_cidr *c,
@@ -281,7 +357,7 @@ int mxg_allow_put(const struct mxg_maps *m, const struct mxg_cidr *c,
 			err == ENOSPC ? " (allowlist full)" : "");
 		return mxg_sys(-err);
 	}
-	return mxg_lists_note(m->lists, MXG_LISTS_ALLOW, &k, 1);
+	return mxg_lists_note(m->lists, MXG_LISTS_ALLOW, &k, 1, NULL, 0);
 }
 
 int mxg_allow_del(const struct mxg_maps *m, const struct mxg_cidr *c)
@@ -333,8 +409,9 @@ int mxg_block_put(const struct mxg_maps *m, const struct mxg_cidr *c,
 		return mxg_sys(-err);
 	}
 	if (mxg_block_is_exact(c))
-		return mxg_lists_note(m->lists, mxg_lists_exact_has(&c->addr), NULL, 0);
-	return mxg_lists_note(m->lists, MXG_LISTS_BLOCK_T, &k, 1);
+		return mxg_lists_note(m->lists, mxg_lists_exact_has(&c->addr),
+				      NULL, 0, &c->addr, 1);
+	return mxg_lists_note(m->lists, MXG_LISTS_BLOCK_T, &k, 1, NULL, 0);
 }
 
 int mxg_block_del(const struct mxg_maps *m, const struct mxg_cidr *c)
@@ -459,7 +536,7 @@ int mxg_block_put_many(const struct mxg_maps *m, const struct mxg_cidr *c,
 				"prefixes");
 	/* Also after a failure: part of the batch may be in. */
 	if (s.nh || s.nt) {
-		int e = mxg_lists_note(m->lists, s.has, s.tk, s.nt);
+		int e = mxg_lists_note(m->lists, s.has, s.tk, s.nt, s.hk, s.nh);
 
 		if (!err && e)
 			err = mxg_sys(e);

@@ -40,11 +40,13 @@ int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 		  struct mxg_allow_val *v);
 /* The program's view of the lists (struct mxg_lists). Every insert into
  * allow or block is followed by mxg_lists_note(): the lists that got
- * entries (MXG_LISTS_*), the trie keys put (for the longest prefix), and a
- * new generation. mxg_lists_recount() clears what has become empty; done by
- * mxg_maps_touch(). Both take the lock holder's word: only lock holders write. */
+ * entries (MXG_LISTS_*), the trie keys put (for the longest prefix and the
+ * allow or block-trie filter), the exact addresses put (block-hash
+ * filter), and a new generation. mxg_lists_recount() clears what has
+ * become empty; done by mxg_maps_touch(). Both take the lock holder's
+ * word: only lock holders write. */
 int mxg_lists_note(int lists_fd, unsigned has, const struct mxg_lpm_key *tk,
-		   size_t nt);
+		   size_t nt, const union mxg_addr *hk, size_t nh);
 int mxg_lists_recount(const struct mxg_maps *m);
 /* The MXG_LISTS_* bits an exact block entry for a notes (IPv6 ones also
  * MXG_LISTS_BLOCK_H6: the program may then not trust its cache for them). */

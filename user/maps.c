@@ -255,17 +255,23 @@ static int seen_fill_one(const void *k, const void *v, void *ctx)
 int mxg_seen_rotate(const struct mxg_maps *m, size_t *nsrc)
 {
 	struct seen_fill f = { 0 };
-	struct mxg_lists l;
+	struct mxg_lists *l = malloc(sizeof(*l));
 	__u32 zero = 0, next;
-	__u64 *w;
+	__u64 *w = NULL;
 	int err;
 
-	if (bpf_map_lookup_elem(m->lists, &zero, &l))
-		return mxg_sys(-errno);
+	if (!l)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->lists, &zero, l)) {
+		err = mxg_sys(-errno);
+		goto out;
+	}
 	w = seen_map(m);
-	if (!w)
-		return -EIO;
-	next = !(l.seen & 1);
+	if (!w) {
+		err = -EIO;
+		goto out;
+	}
+	next = !(l->seen & 1);
 	f.half = w + (size_t)next * MXG_SEEN_WORDS;
 	/* Clear first, then walk the records: a record inserted before the
 	 * walk is found by it, one inserted after the clearing set its own
@@ -276,16 +282,22 @@ int mxg_seen_rotate(const struct mxg_maps *m, size_t *nsrc)
 			   sizeof(struct mxg_src_val), seen_fill_one, &f);
 	seen_unmap(w);
 	if (err)
-		return err;
+		goto out;
 	/* Re-read: only the half changes, whatever else moved meanwhile. */
-	if (bpf_map_lookup_elem(m->lists, &zero, &l))
-		return mxg_sys(-errno);
-	l.seen = next;
-	if (bpf_map_update_elem(m->lists, &zero, &l, BPF_ANY))
-		return mxg_sys(-errno);
+	if (bpf_map_lookup_elem(m->lists, &zero, l)) {
+		err = mxg_sys(-errno);
+		goto out;
+	}
+	l->seen = next;
+	if (bpf_map_update_elem(m->lists, &zero, l, BPF_ANY)) {
+		err = mxg_sys(-errno);
+		goto out;
+	}
 	if (nsrc)
 		*nsrc = f.n;
-	return 0;
+out:
+	free(l);
+	return err;
 }
 
 int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,

@@ -992,7 +992,7 @@ static int put_lpm(int fd, unsigned has, const struct net *n, const void *val)
 	k.addr = n->a;
 	if (bpf_map_update_elem(fd, &k, val, BPF_ANY))
 		return -errno;
-	return mxg_lists_note(E.lists, has, &k, 1);
+	return mxg_lists_note(E.lists, has, &k, 1, NULL, 0);
 }
 
 static int env_open(void)
@@ -1055,7 +1055,8 @@ static int env_open(void)
 		n->plen = 128;
 		if (!err)
 			err = bpf_map_update_elem(E.block_h, &n->a, &bv, BPF_ANY) ?
-			      -errno : mxg_lists_note(E.lists, mxg_lists_exact_has(&n->a), NULL, 0);
+			      -errno : mxg_lists_note(E.lists, mxg_lists_exact_has(&n->a),
+							 NULL, 0, &n->a, 1);
 		if (err)
 			return err;
 	}

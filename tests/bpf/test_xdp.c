@@ -222,7 +222,13 @@ static int lists_clear(void)
 /* After a direct insert, what mxg_allow_put/mxg_block_put would note. */
 static int lists_note(unsigned has, const struct mxg_lpm_key *k)
 {
-	return mxg_lists_note(E.lists, has, k, k ? 1 : 0);
+	return mxg_lists_note(E.lists, has, k, k ? 1 : 0, NULL, 0);
+}
+
+/* After a direct insert of an exact block entry. */
+static int lists_note_exact(const union mxg_addr *a)
+{
+	return mxg_lists_note(E.lists, mxg_lists_exact_has(a), NULL, 0, a, 1);
 }
 
 static int cfg_write(void)
@@ -886,7 +892,7 @@ static int setup_apply(const struct xcase *c, const struct fam *f)
 			err = bpf_map_update_elem(E.block_h, &a, &v,
 						  BPF_NOEXIST);
 		if (!err)
-			err = lists_note(mxg_lists_exact_has(&a), NULL);
+			err = lists_note_exact(&a);
 		if (err)
 			return err;
 	}
@@ -1711,7 +1717,7 @@ static int block_host(const char *txt)
 
 	if (!err && bpf_map_update_elem(E.block_h, &a, &v, BPF_ANY))
 		err = -errno;
-	return err ? err : lists_note(mxg_lists_exact_has(&a), NULL);
+	return err ? err : lists_note_exact(&a);
 }
 
 /* ---- network (prefix) bucket and the penalty table ----------------------- */
@@ -2351,6 +2357,139 @@ static void test_seen(const struct fam *f)
 	}
 }
 
+/* The list filters in mxg_lists: every address a noted entry covers has
+ * its bit set, whatever the entry's length (random prefixes of every
+ * length, both families, random addresses inside); a prefix wider than the
+ * filter's /24 (/48) still matches across it in the program; and the
+ * filter is on the path: an entry put without its note is not seen. */
+/* txt/plen into a trie (fd), then noted as has, as the controller does;
+ * note 0: written without the note. */
+static int trie_put(int fd, unsigned has, const char *txt, unsigned plen,
+		    const void *val, int note)
+{
+	struct mxg_lpm_key k;
+	int err = lpm_from(txt, plen, &k);
+
+	if (!err && bpf_map_update_elem(fd, &k, val, BPF_ANY))
+		err = -errno;
+	return err || !note ? err : lists_note(has, &k);
+}
+
+static void test_lfilt(void)
+{
+	const char *name = "lfilt__covered_addresses_have_their_bit";
+	static struct mxg_lists l;
+	__u32 zero = 0, seed = 12345;
+	unsigned i, j, bad = 0, n = 0;
+	int err;
+
+	if (CHECK_SELECTED(name)) {
+		err = env_reset(ENFORCE);
+		for (i = 0; i < 600 && !err; i++) {
+			struct mxg_lpm_key k = { 0 };
+			int v6 = i & 1, list = (i >> 1) % 2;
+			unsigned len, w;
+
+			/* all lengths, the short ones too */
+			len = v6 ? i % 129 : (i / 2) % 33;
+			for (w = 0; w < 4; w++) {
+				seed = seed * 1103515245u + 12345u;
+				k.addr.w[w] = seed ^ (seed >> 13) * 2654435761u;
+			}
+			if (!v6) {
+				k.addr.w[0] = k.addr.w[1] = 0;
+				k.addr.w[2] = htonl(0xffff);
+			}
+			k.prefixlen = v6 ? len : 96 + len;
+			err = mxg_lists_note(E.lists, list ? MXG_LISTS_BLOCK_T : MXG_LISTS_ALLOW,
+					     &k, 1, NULL, 0);
+			if (!err)
+				err = bpf_map_lookup_elem(E.lists, &zero, &l) ? -errno : 0;
+			for (j = 0; j < 16 && !err; j++) {
+				union mxg_addr a = k.addr;
+				unsigned bit, b;
+
+				/* randomise every bit after the prefix */
+				for (b = k.prefixlen; b < 128; b++) {
+					seed = seed * 1103515245u + 12345u;
+					if (seed >> 31)
+						((__u8 *)&a)[b / 8] ^= 0x80 >> (b % 8);
+				}
+				bit = mxg_lfilt_bit(&a, v6);
+				n++;
+				if (!(l.filt[list ? MXG_LF_BLOCK_T : MXG_LF_ALLOW][v6][bit >> 6] &
+				      (1ull << (bit & 63))))
+					bad++;
+			}
+			if (!err && (i % 50) == 49)
+				err = env_reset(ENFORCE); /* keep the maps sparse */
+		}
+		if (err)
+			fail_setup(name, "note", err);
+		else
+			CHECK(nm(name, "%u of %u covered addresses without their bit", bad, n),
+			      bad == 0);
+	}
+
+	/* Wider than /24 (/48), in the program: a /16 and a /40 block, a /20
+	 * allow; sources in other /24s (/48s) of them. */
+	name = "lfilt__wide_prefixes_match_across_the_filter";
+	if (CHECK_SELECTED(name)) {
+		struct mxg_block_val bv = { 0 };
+		struct mxg_allow_val av = { 0 };
+		__u32 act[4];
+
+		err = env_reset(ENFORCE);
+		if (!err)
+			err = trie_put(E.block_t, MXG_LISTS_BLOCK_T, "198.19.0.0", 16, &bv, 1);
+		if (!err)
+			err = trie_put(E.block_t, MXG_LISTS_BLOCK_T, "2001:db8:4000::", 40, &bv, 1);
+		if (!err)
+			err = trie_put(E.allow, MXG_LISTS_ALLOW, "198.19.16.0", 20, &av, 1);
+		if (!err)
+			err = send_tcp(FAM_V4, "198.19.200.7", 25, SYN, &act[0]);
+		if (!err)
+			err = send_tcp(FAM_V6, "2001:db8:40ff:ee::7", 25, SYN, &act[1]);
+		if (!err)
+			err = send_tcp(FAM_V4, "198.19.31.7", 25, SYN, &act[2]);
+		if (!err)
+			err = send_tcp(FAM_V4, "198.18.200.7", 25, SYN, &act[3]);
+		if (err) {
+			fail_setup(name, "run", err);
+		} else {
+			CHECK_EQ(nm(name, "v4 /16 block drops another /24 of it"), XDP_DROP, act[0]);
+			CHECK_EQ(nm(name, "v6 /40 block drops another /48 of it"), XDP_DROP, act[1]);
+			CHECK_EQ(nm(name, "v4 /20 allow passes inside the /16 block"), XDP_PASS, act[2]);
+			CHECK_EQ(nm(name, "v4 outside both passes"), XDP_PASS, act[3]);
+		}
+	}
+
+	/* The filter is consulted: an entry written without its note (no
+	 * bit) is not asked for an address in another /24. */
+	name = "lfilt__entry_without_its_bit_is_not_asked";
+	if (CHECK_SELECTED(name)) {
+		struct mxg_block_val bv = { 0 };
+		__u32 act[2];
+
+		err = env_reset(ENFORCE);
+		/* one noted entry elsewhere, so the trie counts as non-empty */
+		if (!err)
+			err = trie_put(E.block_t, MXG_LISTS_BLOCK_T, "198.18.9.0", 24, &bv, 1);
+		if (!err)
+			err = trie_put(E.block_t, MXG_LISTS_BLOCK_T, "198.18.10.0", 24, &bv, 0);
+		if (!err)
+			err = send_tcp(FAM_V4, "198.18.10.7", 25, SYN, &act[0]);
+		if (!err)
+			err = send_tcp(FAM_V4, "198.18.9.7", 25, SYN, &act[1]);
+		if (err) {
+			fail_setup(name, "run", err);
+		} else {
+			CHECK_EQ(nm(name, "unnoted entry not asked"), XDP_PASS, act[0]);
+			CHECK_EQ(nm(name, "noted entry drops"), XDP_DROP, act[1]);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -2385,6 +2524,7 @@ int main(int argc, char **argv)
 		test_seen(&fams[i]);
 	}
 	test_recount();
+	test_lfilt();
 	test_flood();
 	env_close();
 	printf("# %d checks passed, %d failed\n", check_passed, check_failed);
