@@ -392,9 +392,9 @@ static __always_inline int mxg_block_hit(const struct mxg_cfg *cfg,
  * source whose record caches "no list matched" at the lists' current
  * generation (MXG_SRCF_CLEAN) skips both tries, and the exact-address hash
  * where the cache covers it: a known source costs the source lookup and
- * its buckets. A source whose bit
- * is clear in mxg_seen has no record and is not looked up. The clock is read
- * only once a lookup has matched or a SYN is counted. */
+ * its buckets. A source whose bit is clear in mxg_seen has no record and is
+ * not looked up. The clock is read only once a lookup has matched or a SYN
+ * is counted. */
 static __always_inline int mxg_verdict(const struct mxg_cfg *cfg,
 				       const struct mxg_pkt *p, __u32 svc)
 {
@@ -510,8 +510,8 @@ int mxg_xdp(struct xdp_md *ctx)
 	if (mxg_parse_l2(data, end, &l3, &proto))
 		return mxg_pass_nonmail(MXG_R_UNPARSED);
 	/* Fast path: a TCP port nobody protects, IPv4 that is not TCP, or
-	 * not IP at all leaves here on a few loads. An uninitialised config protects no
-	 * port (all zero). */
+	 * not IP at all leaves here on a few loads. An uninitialised config
+	 * protects no port (all zero). */
 	reason = mxg_peek(proto, l3, end, &dport);
 	if (reason == MXG_PARSED) {
 		if (mxg_cfg.port_svc[dport] == MXG_SVC_NONE)

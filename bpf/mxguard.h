@@ -184,9 +184,6 @@ struct mxg_pfx_val {
 	__u32 shared;     /* of syns, those from other networks sharing the slot */
 };
 
-/* Value of mxg_lists (one slot), written by the controller only: what the
- * lists hold, so the program can skip a lookup into an empty list and trust
- * the verdict cache in source records (MXG_SRCF_CLEAN). */
 /* Negative filters of the three lists, kept in struct mxg_lists: per list
  * and family a bitmap of MXG_LFILT_WORDS words with a bit set for every
  * IPv4 /24 (IPv6 /48) an entry covers (mxg_lfilt_bit). A clear bit: no
@@ -202,6 +199,9 @@ struct mxg_pfx_val {
 #define MXG_LFILT_G6 48
 enum mxg_lfilt_list { MXG_LF_ALLOW, MXG_LF_BLOCK_H, MXG_LF_BLOCK_T, MXG_LF_N };
 
+/* Value of mxg_lists (one slot), written by the controller only: what the
+ * lists hold, so the program can skip a lookup into an empty list and trust
+ * the verdict cache in source records (MXG_SRCF_CLEAN). */
 struct mxg_lists {
 	__u32 gen;        /* moved after every insert into allow or block */
 	__u8 has;         /* MXG_LISTS_* of lists that may hold entries */

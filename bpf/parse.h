@@ -223,9 +223,9 @@ static __always_inline int mxg_parse_l3(__be16 proto, void *cur, void *end,
  * IHL, IPv6 without extension headers). Returns MXG_PARSED with *dport (host
  * order), MXG_R_NOT_IP, MXG_R_NOT_TCP for IPv4 that is not TCP, or
  * MXG_PEEK_FULL when mxg_parse_l3() has to decide (a third VLAN tag, IPv6
- * extension headers, a header cut short). Nothing is validated beyond the port: a frame to a protected
- * port is parsed again in full before any verdict, and one to another port
- * passes whatever else is wrong with it. */
+ * extension headers, a header cut short). Nothing is validated beyond the
+ * port: a frame to a protected port is parsed again in full before any
+ * verdict, and one to another port passes whatever else is wrong with it. */
 static __always_inline int mxg_peek(__be16 proto, void *cur, void *end,
 				    __u16 *dport)
 {

@@ -204,7 +204,7 @@ int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 /* ---- what the program may skip: struct mxg_lists ---- */
 
 /* Every /24 (/48) a prefix of len bits (of its family) covers, in the
- * filter bitmap f of that family. */
+ * filter bitmap f of that family: one for a prefix at least that long. */
 static void filt_set(__u64 *f, const union mxg_addr *a, unsigned len, int v6)
 {
 	unsigned g = v6 ? MXG_LFILT_G6 : MXG_LFILT_G4;
@@ -212,17 +212,12 @@ static void filt_set(__u64 *f, const union mxg_addr *a, unsigned len, int v6)
 	union mxg_addr x = *a;
 	__u32 bit;
 
-	if (len >= g) {
-		bit = mxg_lfilt_bit(a, v6);
-		f[bit >> 6] |= 1ull << (bit & 63);
-		return;
-	}
-	if (g - len >= MXG_LFILT_BITS_LOG) {
+	if (len < g && g - len >= MXG_LFILT_BITS_LOG) {
 		/* covers at least as many /24s as there are bits */
 		memset(f, 0xff, MXG_LFILT_WORDS * sizeof(*f));
 		return;
 	}
-	n = 1ull << (g - len);
+	n = len < g ? 1ull << (g - len) : 1;
 	if (v6)
 		base = ((__u64)ntohl(a->w[0]) << 16 | ntohl(a->w[1]) >> 16) & ~(n - 1);
 	else
