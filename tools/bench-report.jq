@@ -4,14 +4,14 @@
 # its value and verdict. Inputs: $prog $flood $ctl (null when not run),
 # $host $kernel $cpus $runs.
 
+include "bench-lib";
+
 def r2: if . == null then null else (. * 1000 | round) / 1000 end;
 def ns($c): $prog.cases[$c].median_ns;
 def target($name; $value; $op; $limit; $unit):
 	{name: $name, value: ($value | r2), limit: $limit, unit: $unit,
 	 pass: (if $value == null then null
 		elif $op == "<=" then $value <= $limit else $value >= $limit end)};
-def med: sort | if length == 0 then null elif length % 2 == 1
-	then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 # Case $a over case $b, run by run (the cases of a run are interleaved, so
 # a slow spell of the VM hits both), then the median of those ratios.
 def pr($a; $b): [$prog.cases[$a].runs_ns, $prog.cases[$b].runs_ns] | transpose

@@ -238,10 +238,8 @@ report() {
 	local prog=null flood=null ctl=null
 	[ -s "$RAW/prog.json" ] && prog=$(cat "$RAW/prog.json")
 	if [ -s "$RAW/flood.jsonl" ]; then
-		flood=$(jq -s '
+		flood=$(jq -L "$ROOT/tools" -s 'include "bench-lib";
 			. as $all |
-			def med: sort | if length == 0 then null elif length % 2 == 1
-				then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 			group_by(.filter) | map({key: .[0].filter, value: {
 				drop_pps: (map(.drop_pps) | med),
 				rx_cpu_ms_per_mpkt: (map(.rx_cpu_ms_per_mpkt) | med),
@@ -263,10 +261,7 @@ report() {
 			"$RAW/flood.jsonl")
 	fi
 	if [ -s "$RAW/ctl.jsonl" ]; then
-		ctl=$(jq -s --argjson list "$(cat "$RAW/list.json")" '
-			def med: map(select(. != null)) | sort | if length == 0 then null
-				elif length % 2 == 1 then .[length / 2 | floor]
-				else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		ctl=$(jq -L "$ROOT/tools" -s --argjson list "$(cat "$RAW/list.json")" 'include "bench-lib";
 			{entries: ($list.exact + $list.prefixes), list_file: $list,
 			 block_load_ms: (map(.load_ms) | med),
 			 block_list_json_ms: (map(.list_ms) | med),
@@ -278,7 +273,7 @@ report() {
 	jq -n --argjson prog "$prog" --argjson flood "$flood" --argjson ctl "$ctl" \
 		--arg host "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')" \
 		--arg kernel "$(uname -r)" --argjson cpus "$(nproc)" --argjson runs "$RUNS" \
-		-f "$ROOT/tools/bench-report.jq" >"$OUT" || die "report"
+		-L "$ROOT/tools" -f "$ROOT/tools/bench-report.jq" >"$OUT" || die "report"
 	jq -r -f "$ROOT/tools/bench-table.jq" "$OUT"
 	log "written $OUT"
 }
