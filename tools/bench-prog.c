@@ -85,16 +85,7 @@ static void usage(FILE *f)
 
 static size_t num(const char *name, const char *s, size_t lo, size_t hi)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "bench-prog: invalid --%s '%s' (%zu-%zu)\n", name, s, lo, hi);
-		exit(2);
-	}
-	return v;
+	return bench_num("bench-prog", name, s, lo, hi);
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o)

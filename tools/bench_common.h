@@ -206,6 +206,25 @@ static inline int bench_blocklist_gen(size_t n, struct bench_blocklist *l)
 	return 0;
 }
 
+/* The number s given to option --name of the tool prog, in [lo, hi]; else a
+ * usage error naming both (exit 2). */
+static inline unsigned long long bench_num(const char *prog, const char *name,
+					   const char *s, unsigned long long lo,
+					   unsigned long long hi)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		fprintf(stderr, "%s: invalid --%s '%s' (%llu-%llu)\n", prog, name, s,
+			lo, hi);
+		exit(2);
+	}
+	return v;
+}
+
 static inline double bench_now_ns(void)
 {
 	struct timespec ts;

@@ -33,12 +33,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include "bench_common.h"
+#include "bench_src.h"
 
 #define MAX_COUNT 100000000ull
 #define MAX_SECONDS 60
-#define V4_FIRST 0xc6120100u  /* 198.18.1.0: the /15 above 198.18.0.0/24 */
-#define V4_SPAN (131072u - 256u)
-#define V6_SPAN (0xffffffffu - 0xffffu) /* /64s of 2001:db8::/32 above ::/48 */
 #define CONC_V4 254u          /* hosts per /24 in concentrated mode */
 #define CONC_V6 65536u        /* /64s per /48 in concentrated mode */
 
@@ -111,17 +110,7 @@ static int parse_mac(const char *s, unsigned char *m)
 static unsigned long long num(const char *name, const char *s,
 			      unsigned long long lo, unsigned long long hi)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		fprintf(stderr, "mxg-synflood: invalid --%s '%s' (%llu-%llu)\n",
-			name, s, lo, hi);
-		exit(2);
-	}
-	return v;
+	return bench_num("mxg-synflood", name, s, lo, hi);
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o)
@@ -234,15 +223,6 @@ static void put32(__u8 *p, __u32 v)
 	put16(p + 2, v & 0xffff);
 }
 
-/* A bijection of [0, m) for the random mode: an affine map with a
- * multiplier coprime to m, so N indexes give N distinct sources. */
-static __u64 permute(__u64 i, __u64 m)
-{
-	__u64 a = 2654435761ull; /* prime, divides none of the spans */
-
-	return (a * (i % m) + 0x9e3779b9ull) % m;
-}
-
 /* Source i of the cycle: which family, and the address. Families are
  * interleaved evenly (Bresenham), so every stretch of the flood has the
  * configured mix. */
@@ -256,24 +236,24 @@ static int source(const struct gen *g, __u64 i, __u8 *a4, __u8 *a6)
 		__u32 h;
 
 		if (o->mode == M_CONC)
-			h = V4_FIRST + (__u32)(k4 % o->nets) * 256 + 1 +
+			h = BENCH_V4_FIRST + (__u32)(k4 % o->nets) * 256 + 1 +
 			    (__u32)(k4 / o->nets);
 		else if (o->mode == M_SEQ)
-			h = V4_FIRST + (__u32)k4;
+			h = BENCH_V4_FIRST + (__u32)k4;
 		else
-			h = V4_FIRST + (__u32)permute(k4, V4_SPAN);
+			h = BENCH_V4_FIRST + (__u32)bench_permute(k4, BENCH_V4_SPAN);
 		put32(a4, h);
 		return 4;
 	}
 	memcpy(a6, "\x20\x01\x0d\xb8", 4);
 	if (o->mode == M_CONC) {
 		__u32 net = 1 + (__u32)(k6 % o->nets);
-		__u32 sub = (__u32)permute(k6 / o->nets, CONC_V6);
+		__u32 sub = (__u32)bench_permute(k6 / o->nets, CONC_V6);
 
 		put16(a6 + 4, net);
 		put16(a6 + 6, sub);
 	} else {
-		__u32 s = 0x10000u + (__u32)(o->mode == M_SEQ ? k6 : permute(k6, V6_SPAN));
+		__u32 s = 0x10000u + (__u32)(o->mode == M_SEQ ? k6 : bench_permute(k6, BENCH_V6_SPAN));
 
 		put32(a6 + 4, s);
 	}
@@ -428,8 +408,8 @@ int main(int argc, char **argv)
 		if (sched_setaffinity(0, sizeof(set), &set))
 			perror("mxg-synflood: sched_setaffinity (continuing)");
 	}
-	g.cap4 = o.mode == M_CONC ? CONC_V4 * o.nets : V4_SPAN;
-	cap6 = o.mode == M_CONC ? (unsigned long long)CONC_V6 * o.nets : V6_SPAN;
+	g.cap4 = o.mode == M_CONC ? CONC_V4 * o.nets : BENCH_V4_SPAN;
+	cap6 = o.mode == M_CONC ? (unsigned long long)CONC_V6 * o.nets : BENCH_V6_SPAN;
 	g.n4 = o.sources * (100 - o.v6_share) / 100;
 	if (g.n4 > g.cap4)
 		g.n4 = g.cap4;
