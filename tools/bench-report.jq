@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Turns the raw results of tools/bench.sh into build/bench.json: medians,
 # ratios, and each target of the performance issue and of DESIGN.md with
-# its value and verdict. Inputs: $prog $flood $ctl (null when not run),
+# its value and verdict. Inputs: $prog $flood $live $ctl (null when not run),
 # $host $kernel $cpus $runs.
 
 include "bench-lib";
@@ -39,6 +39,7 @@ def pairs: [["syn_block_exact_large", "syn_block_exact_small"],
     large_over_small: (pairs | map({key: .[0], value: (pr(.[0]; .[1]) | r2)}) | from_entries)
   } end),
   flood: $flood,
+  live: $live,
   controller: $ctl,
   memory: (if $prog == null then null else ($prog.memory + {
     bytes_per_tracked_source: (($prog.memory.src_memlock_full - $prog.memory.src_memlock_half_size) / ($prog.memory.src_max_entries - ($prog.memory.src_max_entries / 2 | floor))),
@@ -66,6 +67,10 @@ def pairs: [["syn_block_exact_large", "syn_block_exact_small"],
     target("flood: mxguard / nftables drop rate"; $flood.paired.mxguard_over_nft_drop; ">="; 5; "x"),
     target("flood: trivial / mxguard rx CPU per packet"; $flood.paired.trivial_over_mxguard_cpu; ">="; 0.9; "x"),
     target("flood: nftables / mxguard rx CPU per packet"; $flood.paired.nft_over_mxguard_cpu; ">="; 5; "x")
+  end),
+  (if $live == null then empty else
+    target("live frames: mxguard / trivial drop rate"; $live.paired.mxguard_over_trivial_drop; ">="; 0.9; "x"),
+    target("live frames: mxguard / nftables drop rate"; $live.paired.mxguard_over_nft_drop; ">="; 5; "x")
   end),
   (if $ctl == null then empty else
     target("block load \($ctl.entries) entries"; $ctl.block_load_ms / 1000; "<="; 3; "s"),

@@ -30,6 +30,15 @@ end),
   "  CPU per frame trivial/mxguard \(.flood.paired.trivial_over_mxguard_cpu | f(2))x, nft/mxguard \(.flood.paired.nft_over_mxguard_cpu | f(2))x",
   ""
 end),
+(if .live == null then empty else
+  row("live frames (BPF_PROG_RUN), 1M spoofed sources"; "drop kpps"; "ns/frame"; "passed"),
+  (.live | to_entries[] | select(.key != "paired") |
+    row("  " + .key; (.value.drop_pps / 1000 | f(0)); (.value.cpu_ns_per_frame | f(1));
+        ((.value.pass_fraction * 100 | f(2)) + "%"))),
+  "  (one CPU runs the frames through the program and, for frames it passes, the stack; ns = CPU time per frame)",
+  "  same-run ratios, median of \(.live.paired.runs) runs: mxguard/trivial drop \(.live.paired.mxguard_over_trivial_drop | f(2))x, mxguard/nft drop \(.live.paired.mxguard_over_nft_drop | f(2))x",
+  ""
+end),
 (if .controller == null then empty else
   row("controller"; "ms"; ""; ""),
   row("  block load \(.controller.entries)"; .controller.block_load_ms; ""; ""),

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # `make bench`: mxguard's performance and scale figures in one table and in
 # build/bench.json: in-kernel ns per frame (BPF_PROG_TEST_RUN), a veth SYN
-# flood against a trivial XDP drop and nftables, the controller on a
-# million entries, kernel memory per entry, and spoofed-flood resilience.
+# flood and the same flood as live frames (BPF_PROG_RUN, no veth) against a
+# trivial XDP drop and nftables, the controller on a million entries, kernel
+# memory per entry, and spoofed-flood resilience.
 # Every figure is the median of BENCH_RUNS (default 5) runs; the members of
 # each comparison are measured in the same run. Root; about 5 minutes.
 #
 # Environment: BENCH_RUNS (5), BENCH_FLOOD_PKTS (2000000 per flood run),
-# BENCH_ENTRIES (1000000), BENCH_ONLY (comma list of: prog,flood,ctl).
+# BENCH_ENTRIES (1000000), BENCH_ONLY (comma list of: prog,flood,live,ctl).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tests/lib/netns.sh
@@ -18,7 +19,7 @@ RUNS=${BENCH_RUNS:-5}
 FLOOD_PKTS=${BENCH_FLOOD_PKTS:-2000000}
 FLOOD_SECONDS=12
 ENTRIES=${BENCH_ENTRIES:-1000000}
-ONLY=${BENCH_ONLY:-prog,flood,ctl}
+ONLY=${BENCH_ONLY:-prog,flood,live,ctl}
 OUT=$ROOT/build/bench.json
 RAW=$ROOT/build/bench-raw  # each run's raw results, kept for inspection
 T=$ROOT/build/tools
@@ -141,6 +142,35 @@ flood_teardown() {
 	esac
 }
 
+# Without a route back to the spoofed sources, SYNs that get through
+# cost the server a route lookup and no neighbour resolution, alike
+# for every filter (IPv4 sources beyond 198.18.0.0/24 have none).
+no_route_back() {
+	ip -n "$MXG_SRV" -6 route del 2001:db8::/32 dev "$MXG_SRV_IF" 2>/dev/null
+}
+
+# The order of the filters in run $1: rotated, so that drift over the runs
+# hits each alike.
+flood_order() {
+	case $(($1 % 3)) in
+	1) echo "trivial mxguard nft" ;;
+	2) echo "mxguard nft trivial" ;;
+	0) echo "nft trivial mxguard" ;;
+	esac
+}
+
+# RUNS rounds of FN FILTER RUN for the three filters, one JSON line each
+# into OUT.
+flood_rounds() { # FN OUT
+	local r f
+	: >"$2"
+	for r in $(seq "$RUNS"); do
+		for f in $(flood_order "$r"); do
+			"$1" "$f" "$r" >>"$2" || return
+		done
+	done
+}
+
 flood_one() { # FILTER RUN -> one JSON line
 	local f=$1 r=$2 c0 c1 s0 s1 q0 q1 g
 	flood_setup "$f" "$r"
@@ -165,25 +195,41 @@ flood_one() { # FILTER RUN -> one JSON line
 }
 
 bench_flood() {
-	local r f order
 	log "veth flood: $RUNS runs x {trivial, mxguard, nftables}, $FLOOD_PKTS SYNs each"
 	SRV_MAC=$(ip -n "$MXG_SRV" -j link show "$MXG_SRV_IF" | jq -r '.[0].address')
-	# Without a route back to the spoofed sources, SYNs that get through
-	# cost the server a route lookup and no neighbour resolution, alike
-	# for every filter (IPv4 sources beyond 198.18.0.0/24 have none).
-	ip -n "$MXG_SRV" -6 route del 2001:db8::/32 dev "$MXG_SRV_IF" 2>/dev/null
-	: >"$RAW/flood.jsonl"
-	for r in $(seq "$RUNS"); do
-		# Rotate the order so drift over the runs hits each alike.
-		case $((r % 3)) in
-		1) order="trivial mxguard nft" ;;
-		2) order="mxguard nft trivial" ;;
-		0) order="nft trivial mxguard" ;;
-		esac
-		for f in $order; do
-			flood_one "$f" "$r" >>"$RAW/flood.jsonl"
-		done
-	done
+	no_route_back
+	flood_rounds flood_one "$RAW/flood.jsonl"
+}
+
+# ---- 2b: the same flood as live frames ------------------------------------
+# bench-live runs the SYNs through the attached program by BPF_PROG_RUN in
+# live-frame mode on RX_CPU, as if the server veth had received them from a
+# NIC: no veth copy; what a filter passes goes up the stack (nftables'
+# ingress hook). The filters are set up and counted exactly as for the veth
+# flood; the CPU time is the run's own (everything happens in it).
+
+live_one() { # FILTER RUN -> one JSON line
+	local f=$1 r=$2 c0 c1 id g
+	flood_setup "$f" "$r"
+	id=$(ip -n "$MXG_SRV" -j link show "$MXG_SRV_IF" | jq -r '.[0].xdp.prog.id')
+	read -r -a c0 <<<"$(flood_counts "$f")"
+	g=$(ip netns exec "$MXG_SRV" "$T/bench-live" --ifname "$MXG_SRV_IF" \
+		--prog-id "$id" --dst4 "$MXG_SRV4" --dst6 "$MXG_SRV6" \
+		--sources 1000000 --count "$FLOOD_PKTS" --seconds "$FLOOD_SECONDS" \
+		--cpu "$RX_CPU") || die "bench-live ($f)"
+	read -r -a c1 <<<"$(flood_counts "$f")"
+	flood_teardown "$f"
+	jq -nc --arg f "$f" --argjson r "$r" --argjson g "$g" --argjson d $((c1[0] - c0[0])) \
+		--argjson p $((c1[1] - c0[1])) '
+		{filter: $f, run: $r, sent: $g.sent, elapsed_s: $g.elapsed_s,
+		 dropped: $d, passed: $p, drop_pps: ($d / $g.elapsed_s),
+		 cpu_ns_per_frame: $g.cpu_ns_per_frame}'
+}
+
+bench_live() {
+	log "live frames: $RUNS runs x {trivial, mxguard, nftables}, $FLOOD_PKTS SYNs each"
+	no_route_back
+	flood_rounds live_one "$RAW/live.jsonl"
 }
 
 # ---- 3: controller at scale --------------------------------------------------
@@ -235,30 +281,15 @@ bench_ctl() {
 # ---- report --------------------------------------------------------------------
 
 report() {
-	local prog=null flood=null ctl=null
+	local prog=null flood=null live=null ctl=null
 	[ -s "$RAW/prog.json" ] && prog=$(cat "$RAW/prog.json")
 	if [ -s "$RAW/flood.jsonl" ]; then
 		flood=$(jq -L "$ROOT/tools" -s 'include "bench-lib";
-			. as $all |
-			group_by(.filter) | map({key: .[0].filter, value: {
-				drop_pps: (map(.drop_pps) | med),
-				rx_cpu_ms_per_mpkt: (map(.rx_cpu_ms_per_mpkt) | med),
-				rx_busy: (map(.rx_busy) | med),
-				gen_pps: (map(.gen_pps) | med),
-				pass_fraction: (map(.passed / (.passed + .dropped)) | med),
-				softirq_ms: (map(.softirq_ms) | med),
-				runs: .}}) | from_entries
-			# Ratios of the filters flooded in the same run, then
-			# their median: a slow spell of the VM hits both sides.
-			| . + {paired: ([$all | group_by(.run)[]
-				| map({key: .filter, value: .}) | from_entries
-				| select(.trivial and .mxguard and .nft)] as $p | {
-				runs: ($p | length),
-				mxguard_over_trivial_drop: ($p | map(.mxguard.drop_pps / .trivial.drop_pps) | med),
-				mxguard_over_nft_drop: ($p | map(.mxguard.drop_pps / .nft.drop_pps) | med),
-				trivial_over_mxguard_cpu: ($p | map(.trivial.rx_cpu_ms_per_mpkt / .mxguard.rx_cpu_ms_per_mpkt) | med),
-				nft_over_mxguard_cpu: ($p | map(.nft.rx_cpu_ms_per_mpkt / .mxguard.rx_cpu_ms_per_mpkt) | med)})}' \
-			"$RAW/flood.jsonl")
+			flood_summary("rx_cpu_ms_per_mpkt")' "$RAW/flood.jsonl")
+	fi
+	if [ -s "$RAW/live.jsonl" ]; then
+		live=$(jq -L "$ROOT/tools" -s 'include "bench-lib";
+			flood_summary("cpu_ns_per_frame")' "$RAW/live.jsonl")
 	fi
 	if [ -s "$RAW/ctl.jsonl" ]; then
 		ctl=$(jq -L "$ROOT/tools" -s --argjson list "$(cat "$RAW/list.json")" 'include "bench-lib";
@@ -270,7 +301,8 @@ report() {
 			 dump_csv_ms: (map(.dump_csv_ms) | med),
 			 runs: .}' "$RAW/ctl.jsonl")
 	fi
-	jq -n --argjson prog "$prog" --argjson flood "$flood" --argjson ctl "$ctl" \
+	jq -n --argjson prog "$prog" --argjson flood "$flood" --argjson live "$live" \
+		--argjson ctl "$ctl" \
 		--arg host "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')" \
 		--arg kernel "$(uname -r)" --argjson cpus "$(nproc)" --argjson runs "$RUNS" \
 		-L "$ROOT/tools" -f "$ROOT/tools/bench-report.jq" >"$OUT" || die "report"
@@ -282,7 +314,7 @@ main() {
 	local t0
 	t0=$(date +%s)
 	[ "$(id -u)" -eq 0 ] || die "run as root (namespaces, XDP, BPF)"
-	for b in mxg-synflood bench-prog bench-maps bench_progs.bpf.o; do
+	for b in mxg-synflood bench-live bench-prog bench-maps bench_progs.bpf.o; do
 		[ -e "$T/$b" ] || die "$T/$b not built (make)"
 	done
 	[ -x "$BIN" ] || die "$BIN not built (make)"
@@ -293,6 +325,7 @@ main() {
 	rm -rf "$RAW"; mkdir -p "$RAW"
 	want prog && bench_prog
 	want flood && bench_flood
+	want live && bench_live
 	want ctl && bench_ctl
 	report
 	log "done in $(($(date +%s) - t0)) s"
