@@ -5,3 +5,12 @@
 int check_failed;
 int check_passed;
 const char *check_filter;
+
+void check_cases(const struct check_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (CHECK_SELECTED(cases[i].name))
+			cases[i].fn(cases[i].name);
+}

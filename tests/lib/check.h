@@ -45,4 +45,15 @@ extern int check_passed;
 extern const char *check_filter;
 #define CHECK_SELECTED(name) (!check_filter || strstr((name), check_filter))
 
+/* A test case: fn(name) makes the case's checks, named after it. */
+struct check_case {
+	const char *name;
+	void (*fn)(const char *name);
+};
+#define CHECK_CASE(f) { #f, f }
+
+/* Runs the cases of an array that check_filter selects, in order. */
+void check_cases(const struct check_case *cases, size_t n);
+#define CHECK_CASES(cases) check_cases((cases), sizeof(cases) / sizeof((cases)[0]))
+
 #endif /* MXG_CHECK_H */

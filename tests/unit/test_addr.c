@@ -593,41 +593,32 @@ static void format__fits_cidr_strlen(const char *c)
 	}
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(const char *name);
-} cases[] = {
-#define CASE(f) { #f, f }
-	CASE(cidr__parses_good_inputs),
-	CASE(cidr__stores_v4_mapped_bytes),
-	CASE(cidr__stores_v6_bytes),
-	CASE(cidr__rejects_bad_inputs),
-	CASE(cidr__rejects_null_without_why),
-	CASE(cidr__user_plen_never_underflows),
-	CASE(addr__parses_both_families),
-	CASE(addr__rejects_bad_inputs),
-	CASE(addr__is_v4_only_for_mapped),
-	CASE(mask__has_plen_leading_ones),
-	CASE(mask__clamps_above_128),
-	CASE(and__clears_host_bits),
-	CASE(cidr__contains_exactly_its_range),
-	CASE(cidr__overlaps_when_nested),
-	CASE(key__round_trips),
-	CASE(key__from_key_masks_and_clamps),
-	CASE(format__round_trips_through_parse),
-	CASE(format__truncates_safely),
-	CASE(format__fits_cidr_strlen),
-#undef CASE
+static const struct check_case cases[] = {
+	CHECK_CASE(cidr__parses_good_inputs),
+	CHECK_CASE(cidr__stores_v4_mapped_bytes),
+	CHECK_CASE(cidr__stores_v6_bytes),
+	CHECK_CASE(cidr__rejects_bad_inputs),
+	CHECK_CASE(cidr__rejects_null_without_why),
+	CHECK_CASE(cidr__user_plen_never_underflows),
+	CHECK_CASE(addr__parses_both_families),
+	CHECK_CASE(addr__rejects_bad_inputs),
+	CHECK_CASE(addr__is_v4_only_for_mapped),
+	CHECK_CASE(mask__has_plen_leading_ones),
+	CHECK_CASE(mask__clamps_above_128),
+	CHECK_CASE(and__clears_host_bits),
+	CHECK_CASE(cidr__contains_exactly_its_range),
+	CHECK_CASE(cidr__overlaps_when_nested),
+	CHECK_CASE(key__round_trips),
+	CHECK_CASE(key__from_key_masks_and_clamps),
+	CHECK_CASE(format__round_trips_through_parse),
+	CHECK_CASE(format__truncates_safely),
+	CHECK_CASE(format__fits_cidr_strlen),
 };
 
 int main(int argc, char **argv)
 {
-	unsigned i;
-
 	if (argc > 1)
 		check_filter = argv[1];
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		if (CHECK_SELECTED(cases[i].name))
-			cases[i].fn(cases[i].name);
+	CHECK_CASES(cases);
 	return CHECK_DONE();
 }

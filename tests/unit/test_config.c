@@ -651,10 +651,7 @@ static void t_service_sections(const char *c)
 	CHECK_EQ(nm(c, "account_ban line"), 3, ret ? e.line : 0);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(const char *c);
-} cases[] = {
+static const struct check_case cases[] = {
 	{ "good__full_file_parses", t_good_full },
 	{ "empty__all_defaults_nothing_set", t_empty_defaults },
 	{ "layout__indent_crlf_bom_comments", t_layout },
@@ -697,8 +694,6 @@ static int find_root(void)
 
 int main(int argc, char **argv)
 {
-	size_t i;
-
 	check_filter = argc > 1 ? argv[1] : NULL;
 	CHECK("setup.fixtures_in_tests_unit_data", !find_root());
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mxg-config.XXXXXX");
@@ -706,9 +701,7 @@ int main(int argc, char **argv)
 		CHECK("setup.mkdtemp", 0);
 		return CHECK_DONE();
 	}
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		if (CHECK_SELECTED(cases[i].name))
-			cases[i].fn(cases[i].name);
+	CHECK_CASES(cases);
 	rmdir(tmpdir);
 	return CHECK_DONE();
 }

@@ -469,10 +469,7 @@ static void new__checks_config(const char *c)
 	}
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(const char *c);
-} cases[] = {
+static const struct check_case cases[] = {
 	{ "go_duration__parses_exactly", go_duration__parses_exactly },
 	{ "go_duration__rejects_malformed", go_duration__rejects_malformed },
 	{ "parse__startup_lapi_146", parse__startup_lapi_146 },
@@ -517,12 +514,8 @@ static int find_data_dir(void)
 
 int main(int argc, char **argv)
 {
-	size_t i;
-
 	check_filter = argc > 1 ? argv[1] : NULL;
 	find_data_dir();
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		if (CHECK_SELECTED(cases[i].name))
-			cases[i].fn(cases[i].name);
+	CHECK_CASES(cases);
 	return CHECK_DONE();
 }

@@ -777,10 +777,7 @@ static void t_perf(const char *c)
 	free(buf);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(const char *c);
-} cases[] = {
+static const struct check_case cases[] = {
 	{ "plain__good_lines_parse", t_plain_good },
 	{ "plain__comments_both_kinds_give_notes", t_plain_comments },
 	{ "plain__long_note_truncated_to_fit", t_plain_note_truncated },
@@ -848,8 +845,6 @@ static void rm_tmpdir(void)
 
 int main(int argc, char **argv)
 {
-	size_t i;
-
 	check_filter = argc > 1 ? argv[1] : NULL;
 	CHECK(nm("setup", "fixtures in tests/unit/data"), !find_data_dir());
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mxg-listfmt.XXXXXX");
@@ -857,9 +852,7 @@ int main(int argc, char **argv)
 		CHECK(nm("setup", "mkdtemp"), 0);
 		return CHECK_DONE();
 	}
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (CHECK_SELECTED(cases[i].name))
-			cases[i].fn(cases[i].name);
+	CHECK_CASES(cases);
 	rm_tmpdir();
 	return CHECK_DONE();
 }

@@ -1256,10 +1256,7 @@ static void t_follow_stdin(const char *c)
 
 /* ---- main -------------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	void (*fn)(const char *c);
-} cases[] = {
+static const struct check_case cases[] = {
 	{ "parse__fixture_lines_as_expected", t_fixtures },
 	{ "parse__reads_len_bytes_only", t_parse_by_length },
 	{ "parse__mutated_lines_survive", t_parse_fuzz },
@@ -1310,8 +1307,6 @@ static void rm_tmpdir(void)
 
 int main(int argc, char **argv)
 {
-	size_t i;
-
 	check_filter = argc > 1 ? argv[1] : NULL;
 	CHECK(nm("setup", "fixtures in tests/unit/data/logs"), !find_data_dir());
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mxg-logwatch.XXXXXX");
@@ -1319,9 +1314,7 @@ int main(int argc, char **argv)
 		CHECK(nm("setup", "mkdtemp"), 0);
 		return CHECK_DONE();
 	}
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (CHECK_SELECTED(cases[i].name))
-			cases[i].fn(cases[i].name);
+	CHECK_CASES(cases);
 	rm_tmpdir();
 	return CHECK_DONE();
 }

@@ -125,26 +125,17 @@ static void busiest__by_rate_over_the_minute(const char *c)
 	CHECK(name, mxo_busiest(NULL, 0) == NULL);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(const char *name);
-} cases[] = {
-#define CASE(f) { #f, f }
-	CASE(first_reading__is_not_news),
-	CASE(episodes__counted_from_the_counters),
-	CASE(local__newly_limited_rows),
-	CASE(busiest__by_rate_over_the_minute),
-#undef CASE
+static const struct check_case cases[] = {
+	CHECK_CASE(first_reading__is_not_news),
+	CHECK_CASE(episodes__counted_from_the_counters),
+	CHECK_CASE(local__newly_limited_rows),
+	CHECK_CASE(busiest__by_rate_over_the_minute),
 };
 
 int main(int argc, char **argv)
 {
-	unsigned i;
-
 	if (argc > 1)
 		check_filter = argv[1];
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		if (CHECK_SELECTED(cases[i].name))
-			cases[i].fn(cases[i].name);
+	CHECK_CASES(cases);
 	return CHECK_DONE();
 }

@@ -548,41 +548,32 @@ static void reason__names_match_the_abi(const char *c)
 	CHECK_STR(name(c, "UINT_MAX", ""), "?", mxg_reason_name(~0u));
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(const char *name);
-} cases[] = {
-#define CASE(f) { #f, f }
-	CASE(duration__parses_good_inputs),
-	CASE(duration__rejects_bad_inputs),
-	CASE(rate__parses_good_inputs),
-	CASE(rate__rejects_bad_inputs),
-	CASE(rate__rejects_fortnight),
-	CASE(u32__parses_good_inputs),
-	CASE(u32__rejects_bad_inputs),
-	CASE(format_duration__shows_two_largest_units),
-	CASE(format_duration__round_trips),
-	CASE(format_rate__names_the_unit),
-	CASE(format_rate__round_trips),
-	CASE(format_count__scales_above_9999),
-	CASE(format_time__is_iso8601_utc),
-	CASE(svc__names_and_ports_match_the_abi),
-	CASE(svc__rejects_unknown_names),
-	CASE(svc__out_of_range_is_question_mark),
-	CASE(mode__names_round_trip),
-	CASE(mode__rejects_unknown_names),
-	CASE(reason__names_match_the_abi),
-#undef CASE
+static const struct check_case cases[] = {
+	CHECK_CASE(duration__parses_good_inputs),
+	CHECK_CASE(duration__rejects_bad_inputs),
+	CHECK_CASE(rate__parses_good_inputs),
+	CHECK_CASE(rate__rejects_bad_inputs),
+	CHECK_CASE(rate__rejects_fortnight),
+	CHECK_CASE(u32__parses_good_inputs),
+	CHECK_CASE(u32__rejects_bad_inputs),
+	CHECK_CASE(format_duration__shows_two_largest_units),
+	CHECK_CASE(format_duration__round_trips),
+	CHECK_CASE(format_rate__names_the_unit),
+	CHECK_CASE(format_rate__round_trips),
+	CHECK_CASE(format_count__scales_above_9999),
+	CHECK_CASE(format_time__is_iso8601_utc),
+	CHECK_CASE(svc__names_and_ports_match_the_abi),
+	CHECK_CASE(svc__rejects_unknown_names),
+	CHECK_CASE(svc__out_of_range_is_question_mark),
+	CHECK_CASE(mode__names_round_trip),
+	CHECK_CASE(mode__rejects_unknown_names),
+	CHECK_CASE(reason__names_match_the_abi),
 };
 
 int main(int argc, char **argv)
 {
-	unsigned i;
-
 	if (argc > 1)
 		check_filter = argv[1];
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		if (CHECK_SELECTED(cases[i].name))
-			cases[i].fn(cases[i].name);
+	CHECK_CASES(cases);
 	return CHECK_DONE();
 }
