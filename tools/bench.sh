@@ -116,7 +116,6 @@ flood_setup() {
 			-f "$ROOT/tools/bench-nft.nft" || die "nft ruleset"
 		;;
 	esac
-	napi_pin
 }
 
 flood_counts() { # FILTER -> "dropped passed"
@@ -174,6 +173,7 @@ flood_rounds() { # FN OUT
 flood_one() { # FILTER RUN -> one JSON line
 	local f=$1 r=$2 c0 c1 s0 s1 q0 q1 g
 	flood_setup "$f" "$r"
+	napi_pin
 	read -r -a c0 <<<"$(flood_counts "$f")"
 	s0=$(napi_ns); q0=$(softirq_ticks)
 	g=$(ip netns exec "$MXG_CLI" "$T/mxg-synflood" --ifname "$MXG_CLI_IF" \
