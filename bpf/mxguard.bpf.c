@@ -160,25 +160,29 @@ static __always_inline struct mxg_pfx_val *mxg_pfx_get(const struct mxg_cfg *cfg
 						       const struct mxg_pkt *p,
 						       __u32 svc, __u64 now)
 {
-	const union mxg_addr *m = p->v6 ? &cfg->pfx_mask6 : &cfg->pfx_mask4;
+	const struct mxg_net *n;
 	struct mxg_pfx_val *v;
 	union mxg_addr a;
-	__u32 slot;
+	__u32 slot, plen;
 
 	if (svc >= MXG_SVC_MAX || !cfg->plimit[svc].interval_ns)
 		return NULL;
-	mxg_addr_masked(&a, &p->src, m);
+	n = &cfg->net[svc];
+	mxg_addr_masked(&a, &p->src, p->v6 ? &n->mask6 : &n->mask4);
+	plen = p->v6 ? n->len6 : n->len4;
 	slot = mxg_pfx_slot(&a, svc, cfg->pfx_seed);
 	v = bpf_map_lookup_elem(&mxg_pfx, &slot);
 	if (!v)
 		return NULL;
-	if (v->svc != svc || v->addr.w[0] != a.w[0] || v->addr.w[1] != a.w[1] ||
-	    v->addr.w[2] != a.w[2] || v->addr.w[3] != a.w[3]) {
+	if (v->svc != svc || v->plen != plen || v->addr.w[0] != a.w[0] ||
+	    v->addr.w[1] != a.w[1] || v->addr.w[2] != a.w[2] ||
+	    v->addr.w[3] != a.w[3]) {
 		if (v->svc && !mxg_bucket_full(v->tat_ns, now)) {
 			v->shared++;
 		} else {
 			v->addr = a;
 			v->svc = svc;
+			v->plen = plen;
 			v->tat_ns = 0;
 			v->syns = 0;
 			v->drops = 0;

@@ -13,7 +13,7 @@
 
 /* Bumped whenever any layout below changes; pinned maps carry it in
  * mxg_cfg.abi and the controller refuses pins of another version. */
-#define MXG_ABI_VERSION 4
+#define MXG_ABI_VERSION 5
 #define MXG_CFG_MAGIC 0x6d786721u /* "mxg!" */
 
 /* Protected services. 0 means "not a protected port" and only indexes the
@@ -177,7 +177,10 @@ struct mxg_pen_val {
 
 struct mxg_pfx_val {
 	union mxg_addr addr; /* masked prefix owning the slot; svc 0 = unused */
-	__u32 svc;        /* enum mxg_svc of the owner */
+	__u16 svc;        /* enum mxg_svc of the owner */
+	__u8 plen;        /* the owner's prefix length (IPv4 1-32, IPv6 1-128):
+			   * a network of another length is another owner */
+	__u8 pad;
 	__u32 syns;       /* SYNs that reached this bucket since the owner took it */
 	__u64 tat_ns;     /* GCRA state of the prefix bucket */
 	__u32 drops;      /* refused by it (enforce) or would be (monitor) */
@@ -285,6 +288,16 @@ struct mxg_limit {
 	__u32 pad;
 };
 
+/* The networks of one service's aggregate bucket: the masks applied to a
+ * source to find its network, and their lengths. */
+struct mxg_net {
+	union mxg_addr mask4; /* applied to IPv4-mapped sources (::ffff: kept) */
+	union mxg_addr mask6; /* applied to IPv6 sources */
+	__u8 len4;        /* IPv4 prefix length, 1-32 (default 24) */
+	__u8 len6;        /* IPv6 prefix length, 1-128 (default 48) */
+	__u8 pad[6];
+};
+
 #define MXG_NPORTS 65536
 
 /* The ELF section of the program's config (global data, one struct
@@ -302,17 +315,13 @@ struct mxg_cfg {
 	__u64 mode_since_s;      /* wall clock of the last mode change */
 	union mxg_addr src_mask4;/* applied to IPv4-mapped sources */
 	union mxg_addr src_mask6;/* applied to IPv6 sources */
-	union mxg_addr pfx_mask4;/* prefix bucket key mask, IPv4-mapped */
-	union mxg_addr pfx_mask6;/* prefix bucket key mask, IPv6 */
-	__u8 v4_pfx;       /* prefix bucket length, IPv4 (display) */
-	__u8 v6_pfx;       /* prefix bucket length, IPv6 (display) */
-	__u8 pad2[2];
 	__u32 gen;         /* bumped by every controller change: the service
 			    * snapshots its state when it moves */
 	__u32 pfx_seed;    /* secret of mxg_pfx_slot(), random per config */
 	__u32 pad3;
 	struct mxg_limit limit[MXG_SVC_MAX];  /* per source */
 	struct mxg_limit plimit[MXG_SVC_MAX]; /* per prefix, all its sources */
+	struct mxg_net net[MXG_SVC_MAX];      /* the prefixes of plimit */
 	__u8 port_svc[MXG_NPORTS]; /* TCP dst port (host order) -> enum mxg_svc */
 };
 
@@ -354,8 +363,9 @@ _Static_assert(sizeof(struct mxg_pfx_val) == 40, "mxg_pfx_val layout");
 _Static_assert(sizeof(struct mxg_lists) ==
 	       8 + MXG_LF_N * 2 * MXG_LFILT_WORDS * 8, "mxg_lists layout");
 _Static_assert(sizeof(struct mxg_pen_val) == 16, "mxg_pen_val layout");
+_Static_assert(sizeof(struct mxg_net) == 40, "mxg_net layout");
 _Static_assert(sizeof(struct mxg_cfg) ==
-	       104 + 2 * 24 * MXG_SVC_MAX + MXG_NPORTS, "mxg_cfg layout");
+	       72 + (2 * 24 + 40) * MXG_SVC_MAX + MXG_NPORTS, "mxg_cfg layout");
 
 /* ---- outbound (egress and local submission) ---- */
 

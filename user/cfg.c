@@ -17,10 +17,11 @@
  *  submission(s): one office behind NAT, a few dozen users sending.
  *  pop3(s): mail clients poll every minute or so, one connection each.
  *  imap(s): clients open up to five parallel connections and reconnect often.
- * A whole network (IPv4 /24, IPv6 /48) gets MXG_DEFAULT_PFX_FACTOR times the
- * per-source rate and burst: a botnet spread over one network is limited as
- * a whole, while a /24 of honest NATed offices or a provider's outbound MTAs
- * still has ten sources' worth of room (partners belong in the allowlist).
+ * A whole network (IPv4 /24, IPv6 /48, unless set per service) gets
+ * MXG_DEFAULT_PFX_FACTOR times the per-source rate and burst: a botnet
+ * spread over one network is limited as a whole, while a /24 of honest
+ * NATed offices or a provider's outbound MTAs still has ten sources' worth
+ * of room (partners belong in the allowlist).
  */
 const struct mxg_default_limit mxg_default_limits[MXG_SVC_MAX] = {
 	[MXG_SVC_SMTP]        = { 60, 60, 30 },
@@ -47,12 +48,22 @@ void mxg_cfg_set_limit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
 	limit_set(&c->limit[svc], n, per_s, burst);
 }
 
-void mxg_cfg_set_pfx_lens(struct mxg_cfg *c, unsigned v4, unsigned v6)
+void mxg_cfg_set_net(struct mxg_cfg *c, unsigned svc, unsigned v4, unsigned v6)
 {
-	c->v4_pfx = v4;
-	c->v6_pfx = v6;
-	mxg_addr_mask(&c->pfx_mask4, 96 + v4);
-	mxg_addr_mask(&c->pfx_mask6, v6);
+	struct mxg_net *n = &c->net[svc];
+
+	n->len4 = v4;
+	n->len6 = v6;
+	mxg_addr_mask(&n->mask4, 96 + v4);
+	mxg_addr_mask(&n->mask6, v6);
+}
+
+void mxg_cfg_net_of(const struct mxg_cfg *c, unsigned svc, const union mxg_addr *a,
+		    union mxg_addr *net)
+{
+	const struct mxg_net *n = &c->net[svc < MXG_SVC_MAX ? svc : 0];
+
+	mxg_addr_and(net, a, mxg_addr_is_v4(a) ? &n->mask4 : &n->mask6);
 }
 
 void mxg_cfg_set_plimit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
@@ -84,9 +95,10 @@ void mxg_cfg_defaults(struct mxg_cfg *c)
 	    sizeof(c->pfx_seed))
 		c->pfx_seed = (__u32)time(NULL) * 2654435761u ^ (__u32)clock();
 	mxg_cfg_set_prefixes(c, MXG_DEFAULT_V4_PREFIX, MXG_DEFAULT_V6_PREFIX);
-	mxg_cfg_set_pfx_lens(c, MXG_DEFAULT_V4_PFX, MXG_DEFAULT_V6_PFX);
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 		const struct mxg_default_limit *d = &mxg_default_limits[s];
+
+		mxg_cfg_set_net(c, s, MXG_DEFAULT_V4_PFX, MXG_DEFAULT_V6_PFX);
 
 		mxg_cfg_set_limit(c, s, d->rate_n, d->per_s, d->burst);
 		mxg_cfg_set_plimit(c, s, d->rate_n * MXG_DEFAULT_PFX_FACTOR, d->per_s,

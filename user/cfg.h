@@ -31,8 +31,20 @@ void mxg_cfg_set_limit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
 void mxg_cfg_set_plimit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
 			__u32 burst);
 
-/* Prefix bucket lengths (IPv4 0..32, IPv6 0..128). */
-void mxg_cfg_set_pfx_lens(struct mxg_cfg *c, unsigned v4, unsigned v6);
+/* The prefix lengths of a service's network bucket (IPv4 1..32, IPv6
+ * 1..128) and the masks the program applies. */
+void mxg_cfg_set_net(struct mxg_cfg *c, unsigned svc, unsigned v4, unsigned v6);
+
+/* The lengths reported as v4_network_prefix and v6_network_prefix, the
+ * one pair there was before they were set per service: smtp's. */
+static inline const struct mxg_net *mxg_cfg_net0(const struct mxg_cfg *c)
+{
+	return &c->net[MXG_SVC_SMTP];
+}
+
+/* The network of address a on service svc (a masked to its length). */
+void mxg_cfg_net_of(const struct mxg_cfg *c, unsigned svc, const union mxg_addr *a,
+		    union mxg_addr *net);
 
 /* Set the source key prefix lengths (IPv4 0..32, IPv6 0..128). */
 void mxg_cfg_set_prefixes(struct mxg_cfg *c, unsigned v4, unsigned v6);

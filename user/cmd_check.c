@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include "mxguard.h"
 #include "bucket.h"
+#include "cfg.h"
 #include "cmd.h"
 #include "lists.h"
 #include "log.h"
@@ -198,17 +199,18 @@ static int do_check(int argc, char **argv)
 	}
 
 	static const char *head[] = { "SERVICE", "TOKENS", "BURST", "SYNS",
-				      "DROPS", "NETWORK TOKENS", "A SYN NOW" };
-	union mxg_addr net;
-
-	mxg_addr_and(&net, &a, v4 ? &c->pfx_mask4 : &c->pfx_mask6);
-	mxg_table_init(&t, 7, head, 0x3e);
+				      "DROPS", "NETWORK", "NETWORK TOKENS",
+				      "A SYN NOW" };
+	mxg_table_init(&t, 8, head, 0x5e);
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 		const struct mxg_limit *l = &c->limit[s];
 		struct mxg_src_val v;
 		const struct mxg_limit *pl = &c->plimit[s];
 		char tb[16], bb[16], sb[16], db[16], pb[32], vb[48];
-		const char *cells[7] = { mxg_svc_name(s), tb, bb, sb, db, pb, vb };
+		char nb[MXG_CIDR_STRLEN];
+		const char *cells[8] = { mxg_svc_name(s), tb, bb, sb, db, nb, pb, vb };
+		const struct mxg_net *n = &c->net[s];
+		struct mxg_cidr net = { .v4 = v4, .plen = v4 ? 96 + n->len4 : n->len6 };
 		struct mxg_pfx_val pv;
 		struct mxg_pen_val pen;
 		__u32 tokens, ptokens;
@@ -221,7 +223,9 @@ static int do_check(int argc, char **argv)
 			if (!bpf_map_lookup_elem(m.pen, &key, &pen))
 				v.tat_ns = pen.tat_ns;
 		}
-		if (mxg_pfx_get(&m, c, &net, s, now, &pv) < 0)
+		mxg_cfg_net_of(c, s, &a, &net.addr);
+		mxg_cidr_format(&net, nb, sizeof(nb));
+		if (mxg_pfx_get(&m, c, &a, s, now, &pv) < 0)
 			memset(&pv, 0, sizeof(pv));
 		tokens = mxg_bucket_tokens(v.tat_ns, now, l->interval_ns, l->burst);
 		ptokens = mxg_bucket_tokens(pv.tat_ns, now, pl->interval_ns, pl->burst);
@@ -235,6 +239,7 @@ static int do_check(int argc, char **argv)
 			mxg_json_u64(&j, "syns", v.syns);
 			mxg_json_u64(&j, "drops", v.drops);
 			mxg_json_u64(&j, "would_drops", v.would_drops);
+			mxg_json_str(&j, "network", nb);
 			mxg_json_u64(&j, "network_tokens", ptokens);
 			mxg_json_u64(&j, "network_burst", pl->burst);
 			mxg_json_str(&j, "verdict", MXG_REASON_DROPS(r) ? "drop" : "pass");
@@ -276,13 +281,14 @@ const struct mxg_cmd mxg_cmd_check = {
 	"For one IPv4 or IPv6 address: every allowlist and blocklist entry that\n"
 	"contains it (with feed, expiry and reason), its token bucket per service\n"
 	"(tokens left of the burst, SYNs and drops seen) and that of its network\n"
-	"(IPv4 /24, IPv6 /48), and the verdict a new\n"
-	"connection from it to each service would get right now, in the current\n"
-	"mode. The answer to \"why can't this partner deliver?\".\n\n"
+	"(IPv4 /24, IPv6 /48 unless `limit set --prefix-v4/--prefix-v6` says\n"
+	"otherwise), and the verdict a new connection from it to each service\n"
+	"would get right now, in the current mode. The answer to \"why can't this partner deliver?\".\n\n"
 	"Options:\n"
 	"  --json   {addr, source_key, mode, allow[{cidr, comment, hits}],\n"
 	"           block[{cidr, feed, reason, expires, expired, hits}],\n"
 	"           services{SERVICE{tokens, burst, syns, drops, would_drops,\n"
-	"           network_tokens, network_burst, verdict, reason}}}\n",
+	"           network, network_tokens, network_burst, verdict,\n"
+	"           reason}}}\n",
 	.run = do_check,
 };

@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "lists.h"
 #include "log.h"
+#include "cfg.h"
 #include "maps.h"
 #include "out.h"
 #include "outbound.h"
@@ -485,8 +486,8 @@ static void dump_meta(struct dump *d)
 		csv_kv(d, "mode_since", tfmt(&d->tc[1], d->cfg->mode_since_s));
 		csv_kv(d, "v4_prefix", fmt_u64(num + sizeof(num), d->cfg->v4_prefix));
 		csv_kv(d, "v6_prefix", fmt_u64(num + sizeof(num), d->cfg->v6_prefix));
-		csv_kv(d, "v4_network_prefix", fmt_u64(num + sizeof(num), d->cfg->v4_pfx));
-		csv_kv(d, "v6_network_prefix", fmt_u64(num + sizeof(num), d->cfg->v6_pfx));
+		csv_kv(d, "v4_network_prefix", fmt_u64(num + sizeof(num), mxg_cfg_net0(d->cfg)->len4));
+		csv_kv(d, "v6_network_prefix", fmt_u64(num + sizeof(num), mxg_cfg_net0(d->cfg)->len6));
 		dump_interfaces(d);
 		return;
 	}
@@ -500,8 +501,8 @@ static void dump_meta(struct dump *d)
 	jtime(d, 1, "mode_since", d->cfg->mode_since_s);
 	mxg_json_u64(&d->j, "v4_prefix", d->cfg->v4_prefix);
 	mxg_json_u64(&d->j, "v6_prefix", d->cfg->v6_prefix);
-	mxg_json_u64(&d->j, "v4_network_prefix", d->cfg->v4_pfx);
-	mxg_json_u64(&d->j, "v6_network_prefix", d->cfg->v6_pfx);
+	mxg_json_u64(&d->j, "v4_network_prefix", mxg_cfg_net0(d->cfg)->len4);
+	mxg_json_u64(&d->j, "v6_network_prefix", mxg_cfg_net0(d->cfg)->len6);
 	dump_interfaces(d);
 }
 
@@ -509,17 +510,19 @@ static void dump_meta(struct dump *d)
 
 /* CSV: one limit row per bucket (key "source" or "network") and service. */
 static void csv_limit(struct dump *d, unsigned svc, const char *bucket,
-		      const struct mxg_limit *l, const char *ports)
+		      const struct mxg_limit *l, unsigned len4, unsigned len6,
+		      const char *ports)
 {
-	char rate[32], burst[24];
+	char rate[32], burst[24], lens[16];
 	const char *cells[NCOLS] = {
-		[C_RECORD] = "limit", [C_KEY] = bucket,
+		[C_RECORD] = "limit", [C_KEY] = bucket, [C_VALUE] = lens,
 		[C_SERVICE] = mxg_svc_name(svc), [C_RATE] = rate,
 		[C_BURST] = fmt_u64(burst + sizeof(burst), l->burst),
 		[C_PORTS] = ports,
 	};
 
 	mxg_format_rate(l->rate_n, l->rate_per_s, rate, sizeof(rate));
+	snprintf(lens, sizeof(lens), "%u %u", len4, len6);
 	csv_row(d->f, cells);
 }
 
@@ -541,8 +544,10 @@ static void dump_limits(struct dump *d)
 				if (d->cfg->port_svc[p] == s)
 					off += snprintf(ports + off, sizeof(ports) - off,
 							"%s%u", off ? " " : "", p);
-			csv_limit(d, s, "source", l, ports);
-			csv_limit(d, s, "network", pl, ports);
+			csv_limit(d, s, "source", l, d->cfg->v4_prefix,
+				  d->cfg->v6_prefix, ports);
+			csv_limit(d, s, "network", pl, d->cfg->net[s].len4,
+				  d->cfg->net[s].len6, ports);
 			continue;
 		}
 		mxg_json_obj(&d->j, mxg_svc_name(s));
@@ -558,6 +563,8 @@ static void dump_limits(struct dump *d)
 		mxg_json_u64(&d->j, "prefix_per_s", pl->rate_per_s);
 		mxg_json_u64(&d->j, "prefix_burst", pl->burst);
 		mxg_json_u64(&d->j, "prefix_interval_ns", pl->interval_ns);
+		mxg_json_u64(&d->j, "prefix_v4", d->cfg->net[s].len4);
+		mxg_json_u64(&d->j, "prefix_v6", d->cfg->net[s].len6);
 		mxg_json_arr(&d->j, "ports");
 		for (p = 0; p < MXG_NPORTS; p++)
 			if (d->cfg->port_svc[p] == s)
@@ -806,7 +813,7 @@ static void network(struct dump *d, const void *key, const void *val)
 	if (!v->svc)
 		return;
 	c.v4 = mxg_addr_is_v4(&v->addr);
-	c.plen = c.v4 ? 96 + d->cfg->v4_pfx : d->cfg->v6_pfx;
+	c.plen = c.v4 ? 96 + v->plen : v->plen;
 	mxg_cidr_format(&c, cs, sizeof(cs));
 	if (d->csv) {
 		char syns[16], drops[16], tok[16];
@@ -1273,13 +1280,14 @@ const struct mxg_cmd mxg_cmd_dump = {
 	"  mode            enforce, monitor or lockdown\n"
 	"  mode_since      when that mode was set\n"
 	"  v4_prefix, v6_prefix  source key lengths (default 32, 64)\n"
-	"  v4_network_prefix, v6_network_prefix  network bucket key lengths\n"
-	"                  (default 24, 48)\n"
+	"  v4_network_prefix, v6_network_prefix  smtp's network bucket key\n"
+	"                  lengths (default 24, 48; each service's in limits)\n"
 	"  interfaces      [{name, ifindex, xdp_mode, link_id, present}]\n"
 	"  limits          {SERVICE: {rate, rate_n, per_s, burst, interval_ns,\n"
 	"                  prefix_rate, prefix_rate_n, prefix_per_s, prefix_burst,\n"
-	"                  prefix_interval_ns, ports[]}}: rate as \"30/min\",\n"
-	"                  rate_n per per_s seconds; prefix_* for the network\n"
+	"                  prefix_interval_ns, prefix_v4, prefix_v6, ports[]}}:\n"
+	"                  rate as \"30/min\", rate_n per per_s seconds; prefix_*\n"
+	"                  for the network bucket, prefix_v4/v6 its key lengths\n"
 	"  counters        {SERVICE: {VERDICT: packets}}, verdicts as in 'mxguard\n"
 	"                  stats'; service \"none\": traffic not for a mail port\n"
 	"  events_lost     events the ring buffer could not take\n"
@@ -1287,8 +1295,10 @@ const struct mxg_cmd mxg_cmd_dump = {
 	"  allow           [{cidr, comment, added, hits, last_hit}]\n"
 	"  block           [{cidr, feed, reason, added, expires (null: never),\n"
 	"                  expired, hits, last_hit}]\n"
-	"  networks        [{prefix, service, syns, drops, tokens}]: network\n"
-	"                  buckets (CIDR of v4/v6_network_prefix); syns that\n"
+	"  networks        [{prefix, service, syns, drops, shared, tokens}]:\n"
+	"                  network buckets (CIDR of the service's prefix_v4/v6\n"
+	"                  when the slot was taken); shared: syns from other\n"
+	"                  networks that hash to the same slot; syns that\n"
 	"                  reached the bucket, drops it refused or would refuse\n"
 	"  sources         [{addr, service, syns, drops, would_drops, first_seen,\n"
 	"                  last_seen, limited, tokens}]: addr is the source key\n"
@@ -1328,7 +1338,8 @@ const struct mxg_cmd mxg_cmd_dump = {
 	"           mode_since, v4_prefix, v6_prefix, v4_network_prefix,\n"
 	"           v6_network_prefix; and interface:NAME, value its XDP mode\n"
 	"           (\"gone\" when the interface no longer exists)\n"
-	"  limit    key (source or network: which bucket), service, rate, burst,\n"
+	"  limit    key (source or network: which bucket), value (its key\n"
+	"           lengths, IPv4 then IPv6: \"24 48\"), service, rate, burst,\n"
 	"           ports (space-separated)\n"
 	"  counter  service, key (verdict), value; events_lost and src_fail with\n"
 	"           an empty service\n"

@@ -48,23 +48,27 @@ static int limit_set(int argc, char **argv)
 		{ "burst", required_argument, NULL, 'b' },
 		{ "prefix-rate", required_argument, NULL, 'R' },
 		{ "prefix-burst", required_argument, NULL, 'B' },
+		{ "prefix-v4", required_argument, NULL, '4' },
+		{ "prefix-v6", required_argument, NULL, '6' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *rate = NULL, *burst = NULL, *prate = NULL, *pburst = NULL;
-	const char *why, *svcname;
-	__u32 n = 0, per_s = 0, b = 0, pn = 0, pper_s = 0, pb = 0;
+	const char *len4 = NULL, *len6 = NULL, *why, *svcname;
+	__u32 n = 0, per_s = 0, b = 0, pn = 0, pper_s = 0, pb = 0, l4 = 0, l6 = 0;
 	struct mxg_cfg *c = NULL, *old;
 	struct mxg_maps m;
 	int opt, err, svc = -1;
 	unsigned s;
 
-	while ((opt = mxg_getopt(&mxg_cmd_limit, argc, argv, "r:b:R:B:h", opts)) != -1) {
+	while ((opt = mxg_getopt(&mxg_cmd_limit, argc, argv, "r:b:R:B:4:6:h", opts)) != -1) {
 		switch (opt) {
 		case 'r': rate = optarg; break;
 		case 'b': burst = optarg; break;
 		case 'R': prate = optarg; break;
 		case 'B': pburst = optarg; break;
+		case '4': len4 = optarg; break;
+		case '6': len6 = optarg; break;
 		case 'h': mxg_cmd_help(&mxg_cmd_limit); return 0;
 		default: return -EINVAL;
 		}
@@ -80,8 +84,15 @@ static int limit_set(int argc, char **argv)
 					 "unknown service '%s': use smtp, submissions, submission, pop3, pop3s, imap, imaps or all",
 					 svcname);
 	}
-	if (!rate && !burst && !prate && !pburst)
-		return mxg_usage(&mxg_cmd_limit, "give --rate, --burst, --prefix-rate or --prefix-burst");
+	if (!rate && !burst && !prate && !pburst && !len4 && !len6)
+		return mxg_usage(&mxg_cmd_limit,
+				 "give --rate, --burst, --prefix-rate, --prefix-burst, --prefix-v4 or --prefix-v6");
+	if (len4 && mxg_parse_plen(len4, 32, &l4, &why))
+		return mxg_usage(&mxg_cmd_limit, "invalid IPv4 network prefix '%s': %s (1-32)",
+				 len4, why);
+	if (len6 && mxg_parse_plen(len6, 128, &l6, &why))
+		return mxg_usage(&mxg_cmd_limit, "invalid IPv6 network prefix '%s': %s (1-128)",
+				 len6, why);
 	if (prate && mxg_parse_rate(prate, &pn, &pper_s, &why))
 		return mxg_usage(&mxg_cmd_limit, "invalid prefix rate '%s': %s", prate, why);
 	if (pburst && mxg_parse_u32(pburst, 1, MXG_BURST_MAX, &pb, &why))
@@ -115,10 +126,13 @@ static int limit_set(int argc, char **argv)
 		mxg_cfg_set_plimit(c, s, prate ? pn : pl->rate_n,
 				   prate ? pper_s : pl->rate_per_s,
 				   pburst ? pb : pl->burst);
+		mxg_cfg_set_net(c, s, len4 ? l4 : c->net[s].len4,
+				len6 ? l6 : c->net[s].len6);
 		mxg_format_rate(l->rate_n, l->rate_per_s, rb, sizeof(rb));
 		mxg_format_rate(pl->rate_n, pl->rate_per_s, prb, sizeof(prb));
-		printf("%s: %s, burst %u per source; %s, burst %u per network\n",
-		       mxg_svc_name(s), rb, l->burst, prb, pl->burst);
+		printf("%s: %s, burst %u per source; %s, burst %u per network (IPv4 /%u, IPv6 /%u)\n",
+		       mxg_svc_name(s), rb, l->burst, prb, pl->burst, c->net[s].len4,
+		       c->net[s].len6);
 	}
 	err = mxg_cfg_store(&m, c);
 	if (!err) {
@@ -173,8 +187,8 @@ static int limit_show(int argc, char **argv)
 		mxg_json_str(&j, "mode", mxg_mode_name(c->mode));
 		mxg_json_u64(&j, "v4_prefix", c->v4_prefix);
 		mxg_json_u64(&j, "v6_prefix", c->v6_prefix);
-		mxg_json_u64(&j, "v4_network_prefix", c->v4_pfx);
-		mxg_json_u64(&j, "v6_network_prefix", c->v6_pfx);
+		mxg_json_u64(&j, "v4_network_prefix", mxg_cfg_net0(c)->len4);
+		mxg_json_u64(&j, "v6_network_prefix", mxg_cfg_net0(c)->len6);
 		mxg_json_obj(&j, "limits");
 		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 			const struct mxg_limit *l = &c->limit[s];
@@ -192,6 +206,8 @@ static int limit_show(int argc, char **argv)
 			mxg_json_u64(&j, "prefix_rate_n", c->plimit[s].rate_n);
 			mxg_json_u64(&j, "prefix_per_s", c->plimit[s].rate_per_s);
 			mxg_json_u64(&j, "prefix_burst", c->plimit[s].burst);
+			mxg_json_u64(&j, "prefix_v4", c->net[s].len4);
+			mxg_json_u64(&j, "prefix_v6", c->net[s].len6);
 			mxg_json_arr(&j, "ports");
 			for (p = 0; p < MXG_NPORTS; p++)
 				if (c->port_svc[p] == s)
@@ -204,26 +220,28 @@ static int limit_show(int argc, char **argv)
 		mxg_json_done(&j);
 	} else {
 		static const char *head[] = { "SERVICE", "PORTS", "RATE", "BURST",
-					      "NETWORK RATE", "NETWORK BURST" };
+					      "NETWORK", "NETWORK RATE",
+					      "NETWORK BURST" };
 		struct mxg_table t;
 
-		mxg_table_init(&t, 6, head, 0x28);
+		mxg_table_init(&t, 7, head, 0x48);
 		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 			const struct mxg_limit *l = &c->limit[s], *pl = &c->plimit[s];
-			char bb[16], prb[32], pbb[16];
-			const char *cells[6] = { mxg_svc_name(s), ports, rb, bb, prb, pbb };
+			char bb[16], nb[16], prb[32], pbb[16];
+			const char *cells[7] = { mxg_svc_name(s), ports, rb, bb, nb, prb, pbb };
 
 			svc_ports(c, s, ports, sizeof(ports));
 			mxg_format_rate(l->rate_n, l->rate_per_s, rb, sizeof(rb));
 			snprintf(bb, sizeof(bb), "%u", l->burst);
+			snprintf(nb, sizeof(nb), "/%u /%u", c->net[s].len4, c->net[s].len6);
 			mxg_format_rate(pl->rate_n, pl->rate_per_s, prb, sizeof(prb));
 			snprintf(pbb, sizeof(pbb), "%u", pl->burst);
 			mxg_table_row(&t, cells);
 		}
 		mxg_table_print(&t, stdout);
 		mxg_table_free(&t);
-		printf("\nRATE and BURST apply per source (IPv4 /%u, IPv6 /%u) and service; NETWORK RATE\nand NETWORK BURST to all sources of one network (IPv4 /%u, IPv6 /%u) together.\nMode: %s.\n",
-		       c->v4_prefix, c->v6_prefix, c->v4_pfx, c->v6_pfx, mxg_mode_name(c->mode));
+		printf("\nRATE and BURST apply per source (IPv4 /%u, IPv6 /%u) and service; NETWORK RATE\nand NETWORK BURST to all sources of one NETWORK (IPv4, IPv6 prefix) together.\nMode: %s.\n",
+		       c->v4_prefix, c->v6_prefix, mxg_mode_name(c->mode));
 	}
 	free(c);
 	mxg_maps_close(&m);
@@ -243,6 +261,7 @@ const struct mxg_cmd mxg_cmd_limit = {
 	.name = "limit",
 	.synopsis = "limit set SERVICE|all [--rate N/sec|N/min|N/hour] [--burst N]\n"
 		    "          [--prefix-rate N/UNIT] [--prefix-burst N]\n"
+		    "          [--prefix-v4 LEN] [--prefix-v6 LEN]\n"
 		    "limit show [--json]",
 	.summary = "per-source connection limits of each mail service",
 	.help =
@@ -250,10 +269,14 @@ const struct mxg_cmd mxg_cmd_limit = {
 	"it may open BURST new connections at once, then RATE more over time.\n"
 	"A SYN finding the bucket empty is dropped (mode enforce) or counted as\n"
 	"would-drop (mode monitor). Allowlisted sources are never limited.\n\n"
-	"All sources of one network (IPv4 /24, IPv6 /48) also share a network\n"
-	"bucket per service: a botnet spread over one network is limited as a\n"
-	"whole. Its defaults are 10x the default per-source rate and burst; it is\n"
-	"set only by --prefix-rate and --prefix-burst, never derived from --rate.\n"
+	"All sources of one network (IPv4 /24, IPv6 /48 by default, set per\n"
+	"service by --prefix-v4 and --prefix-v6) also share a network bucket per\n"
+	"service: a botnet spread over one network is limited as a whole. Its\n"
+	"defaults are 10x the default per-source rate and burst; it is set only\n"
+	"by --prefix-rate and --prefix-burst, never derived from --rate. A new\n"
+	"network length starts the service's networks afresh: buckets of the old\n"
+	"networks keep draining where they are, and a slot still draining is\n"
+	"shared, never handed out full.\n"
 	"A source over its limit is also remembered outside the LRU source table,\n"
 	"so a flood of spoofed addresses that pushes it out of that table does not\n"
 	"give it a new burst.\n\n"
@@ -267,15 +290,20 @@ const struct mxg_cmd mxg_cmd_limit = {
 	"  --rate N/UNIT   refill rate; UNIT is sec, min or hour; N 1-1000000\n"
 	"  --burst N       bucket depth, 1-1000000 connections\n"
 	"  --prefix-rate N/UNIT, --prefix-burst N\n"
-	"                  the same for the network bucket\n\n"
+	"                  the same for the network bucket\n"
+	"  --prefix-v4 LEN, --prefix-v6 LEN\n"
+	"                  the network: sources whose first LEN bits agree\n"
+	"                  (IPv4 1-32, IPv6 1-128; \"22\" or \"/22\")\n\n"
 	"Options of show:\n"
-	"  --json          mode, v4_prefix, v6_prefix, v4_network_prefix,\n"
-	"                  v6_network_prefix and limits{SERVICE: {rate, rate_n,\n"
-	"                  per_s, burst, interval_ns, prefix_rate, prefix_rate_n,\n"
-	"                  prefix_per_s, prefix_burst, ports[]}}\n\n"
+	"  --json          mode, v4_prefix, v6_prefix, v4_network_prefix and\n"
+	"                  v6_network_prefix (smtp's network lengths), and\n"
+	"                  limits{SERVICE: {rate, rate_n, per_s, burst,\n"
+	"                  interval_ns, prefix_rate, prefix_rate_n, prefix_per_s,\n"
+	"                  prefix_burst, prefix_v4, prefix_v6, ports[]}}\n\n"
 	"Examples:\n"
 	"  mxguard limit set smtp --rate 30/min --burst 10\n"
-	"  mxguard limit set all --burst 20\n",
+	"  mxguard limit set all --burst 20\n"
+	"  mxguard limit set submission --prefix-v4 22 --prefix-rate 100/min\n",
 	.run = do_limit,
 };
 

@@ -301,6 +301,58 @@ static int k_burst(struct parse *p, struct sect *s, const char *v)
 	return 0;
 }
 
+static int k_prefix_rate(struct parse *p, struct sect *s, const char *v)
+{
+	struct mxg_config_limit *l = &p->c->limit[s->idx];
+
+	if (mxg_parse_rate(v, &l->prate_n, &l->pper_s, &p->why))
+		return -EINVAL;
+	l->prate_set = true;
+	return 0;
+}
+
+static int k_prefix_burst(struct parse *p, struct sect *s, const char *v)
+{
+	struct mxg_config_limit *l = &p->c->limit[s->idx];
+
+	if (parse_range(p, v, 1, BURST_MAX, &l->pburst))
+		return -EINVAL;
+	l->pburst_set = true;
+	return 0;
+}
+
+static int parse_plen(struct parse *p, const char *v, __u32 max, __u32 *out)
+{
+	const char *reason;
+	int err = mxg_parse_plen(v, max, out, &reason);
+
+	if (err == -ERANGE)
+		return why(p, "%s (1-%u)", reason, max);
+	if (err)
+		p->why = reason;
+	return err ? -EINVAL : 0;
+}
+
+static int k_net_v4(struct parse *p, struct sect *s, const char *v)
+{
+	struct mxg_config_limit *l = &p->c->limit[s->idx];
+
+	if (parse_plen(p, v, 32, &l->len4))
+		return -EINVAL;
+	l->len4_set = true;
+	return 0;
+}
+
+static int k_net_v6(struct parse *p, struct sect *s, const char *v)
+{
+	struct mxg_config_limit *l = &p->c->limit[s->idx];
+
+	if (parse_plen(p, v, 128, &l->len6))
+		return -EINVAL;
+	l->len6_set = true;
+	return 0;
+}
+
 static int k_ports(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
@@ -588,6 +640,10 @@ static const struct key limit_keys[] = {
 	{ "rate", k_rate },
 	{ "burst", k_burst },
 	{ "ports", k_ports },
+	{ "prefix_rate", k_prefix_rate },
+	{ "prefix_burst", k_prefix_burst },
+	{ "prefix_v4", k_net_v4 },
+	{ "prefix_v6", k_net_v6 },
 	{ NULL },
 };
 
@@ -1047,13 +1103,22 @@ void mxg_config_apply(const struct mxg_config *c, struct mxg_cfg *slot)
 		const struct mxg_config_limit *l = &c->limit[s];
 		const struct mxg_limit *cur = &slot->limit[s];
 
+		const struct mxg_limit *pcur = &slot->plimit[s];
+		const struct mxg_net *ncur = &slot->net[s];
+
 		if (l->ports_set)
 			moved |= 1u << s;
-		if (!l->rate_set && !l->burst_set)
-			continue;
-		mxg_cfg_set_limit(slot, s, l->rate_set ? l->rate_n : cur->rate_n,
-				  l->rate_set ? l->per_s : cur->rate_per_s,
-				  l->burst_set ? l->burst : cur->burst);
+		if (l->rate_set || l->burst_set)
+			mxg_cfg_set_limit(slot, s, l->rate_set ? l->rate_n : cur->rate_n,
+					  l->rate_set ? l->per_s : cur->rate_per_s,
+					  l->burst_set ? l->burst : cur->burst);
+		if (l->prate_set || l->pburst_set)
+			mxg_cfg_set_plimit(slot, s, l->prate_set ? l->prate_n : pcur->rate_n,
+					   l->prate_set ? l->pper_s : pcur->rate_per_s,
+					   l->pburst_set ? l->pburst : pcur->burst);
+		if (l->len4_set || l->len6_set)
+			mxg_cfg_set_net(slot, s, l->len4_set ? l->len4 : ncur->len4,
+					l->len6_set ? l->len6 : ncur->len6);
 	}
 	if (!moved)
 		return;

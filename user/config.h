@@ -30,7 +30,10 @@ enum mxg_xdp_mode {
 struct mxg_config_limit {
 	bool present;                 /* the section is in the file */
 	bool rate_set, burst_set, ports_set;
+	bool prate_set, pburst_set, len4_set, len6_set;
 	__u32 rate_n, per_s, burst;
+	__u32 prate_n, pper_s, pburst; /* the network bucket */
+	__u32 len4, len6;             /* its prefix lengths */
 	unsigned nports;              /* ports_set: these replace the defaults */
 	__u16 ports[MXG_CONFIG_MAX_PORTS];
 };

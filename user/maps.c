@@ -18,6 +18,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps.h"
+#include "addr.h"
+#include "cfg.h"
 #include "lists.h"
 #include "log.h"
 
@@ -301,14 +303,19 @@ out:
 }
 
 int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
-		const union mxg_addr *net, __u32 svc, __u64 now,
+		const union mxg_addr *a, __u32 svc, __u64 now,
 		struct mxg_pfx_val *v)
 {
-	__u32 slot = mxg_pfx_slot(net, svc, c->pfx_seed);
+	const struct mxg_net *n = &c->net[svc < MXG_SVC_MAX ? svc : 0];
+	unsigned plen = mxg_addr_is_v4(a) ? n->len4 : n->len6;
+	union mxg_addr net;
+	__u32 slot;
 
+	mxg_cfg_net_of(c, svc, a, &net);
+	slot = mxg_pfx_slot(&net, svc, c->pfx_seed);
 	if (bpf_map_lookup_elem(m->pfx, &slot, v))
 		return -errno;
-	if (v->svc == svc && !memcmp(&v->addr, net, sizeof(*net)))
+	if (v->svc == svc && v->plen == plen && !memcmp(&v->addr, &net, sizeof(net)))
 		return 1;
 	if (v->svc && v->tat_ns > now)
 		return 2;

@@ -73,11 +73,12 @@ void mxg_maps_close(struct mxg_maps *m);
  * when it moves. mxg_maps_close() does it for maps opened with _rw. */
 void mxg_maps_touch(struct mxg_maps *m);
 
-/* The bucket a SYN from network `net` (masked) would meet on service svc:
- * 1 its own slot, 2 a slot another network still drains (shared), 0 none
- * yet (v zeroed); <0 error. */
+/* The network bucket a SYN from source address a would meet on service
+ * svc (its network: a masked to the service's length): 1 its own slot,
+ * 2 a slot another network still drains (shared), 0 none yet (v zeroed);
+ * <0 error. */
 int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
-		const union mxg_addr *net, __u32 svc, __u64 now,
+		const union mxg_addr *a, __u32 svc, __u64 now,
 		struct mxg_pfx_val *v);
 
 /* The source filter mxg_seen (see MXG_SEEN_BITS_LOG in mxguard.h).

@@ -138,8 +138,8 @@ static void write_cfg(FILE *f, const struct mxg_cfg *c)
 	mxg_json_u64(&j, "mode_since_s", c->mode_since_s);
 	mxg_json_u64(&j, "v4_prefix", c->v4_prefix);
 	mxg_json_u64(&j, "v6_prefix", c->v6_prefix);
-	mxg_json_u64(&j, "v4_network_prefix", c->v4_pfx);
-	mxg_json_u64(&j, "v6_network_prefix", c->v6_pfx);
+	mxg_json_u64(&j, "v4_network_prefix", mxg_cfg_net0(c)->len4);
+	mxg_json_u64(&j, "v6_network_prefix", mxg_cfg_net0(c)->len6);
 	mxg_json_obj(&j, "limits");
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 		mxg_json_obj(&j, mxg_svc_name(s));
@@ -149,6 +149,8 @@ static void write_cfg(FILE *f, const struct mxg_cfg *c)
 		mxg_json_u64(&j, "prefix_rate_n", c->plimit[s].rate_n);
 		mxg_json_u64(&j, "prefix_per_s", c->plimit[s].rate_per_s);
 		mxg_json_u64(&j, "prefix_burst", c->plimit[s].burst);
+		mxg_json_u64(&j, "prefix_v4", c->net[s].len4);
+		mxg_json_u64(&j, "prefix_v6", c->net[s].len6);
 		mxg_json_arr(&j, "ports");
 		for (p = 0; p < MXG_NPORTS; p++)
 			if (c->port_svc[p] == s)
@@ -302,11 +304,20 @@ static __u64 jnum(struct json_object *o, const char *k, int *present)
 	return 0;
 }
 
+/* A prefix length saved under k, 1..max; dflt when absent or out of range. */
+static unsigned net_len(struct json_object *o, const char *k, unsigned max,
+			unsigned dflt)
+{
+	__u64 n = jnum(o, k, NULL);
+
+	return n >= 1 && n <= max ? (unsigned)n : dflt;
+}
+
 static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
 {
 	struct json_object *lims, *l, *ports;
 	struct mxg_cfg *c = mxg_cfg_load(m);
-	unsigned s, p;
+	unsigned s, p, v4, v6;
 	int mode, err;
 	const char *ms;
 
@@ -320,8 +331,12 @@ static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
 	}
 	mxg_cfg_set_prefixes(c, jnum(o, "v4_prefix", NULL) ?: c->v4_prefix,
 			     jnum(o, "v6_prefix", NULL) ?: c->v6_prefix);
-	mxg_cfg_set_pfx_lens(c, jnum(o, "v4_network_prefix", NULL) ?: c->v4_pfx,
-			     jnum(o, "v6_network_prefix", NULL) ?: c->v6_pfx);
+	/* The one pair of network lengths of older state files, for every
+	 * service; a service's own lengths, where saved, replace it. */
+	v4 = net_len(o, "v4_network_prefix", 32, mxg_cfg_net0(c)->len4);
+	v6 = net_len(o, "v6_network_prefix", 128, mxg_cfg_net0(c)->len6);
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++)
+		mxg_cfg_set_net(c, s, v4, v6);
 	if (json_object_object_get_ex(o, "limits", &lims)) {
 		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 			if (!json_object_object_get_ex(lims, mxg_svc_name(s), &l))
@@ -331,6 +346,8 @@ static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
 			mxg_cfg_set_plimit(c, s, jnum(l, "prefix_rate_n", NULL),
 					   jnum(l, "prefix_per_s", NULL),
 					   jnum(l, "prefix_burst", NULL));
+			mxg_cfg_set_net(c, s, net_len(l, "prefix_v4", 32, v4),
+					net_len(l, "prefix_v6", 128, v6));
 			if (!json_object_object_get_ex(l, "ports", &ports) ||
 			    !json_object_is_type(ports, json_type_array))
 				continue;

@@ -1730,13 +1730,12 @@ static int block_host(const char *txt)
 static int pfx_lookup(const char *txt, __u32 svc, struct mxg_pfx_val *v)
 {
 	struct mxg_maps m = { .pfx = E.pfx };
-	union mxg_addr net;
-	int err = addr_from(txt, &net);
+	union mxg_addr a;
+	int err = addr_from(txt, &a);
 
 	if (err)
 		return err;
-	mxg_addr_and(&net, &net, strchr(txt, ':') ? &E.c->pfx_mask6 : &E.c->pfx_mask4);
-	err = mxg_pfx_get(&m, E.c, &net, svc, 0, v);
+	err = mxg_pfx_get(&m, E.c, &a, svc, 0, v);
 	return err == 1 ? 0 : err < 0 ? err : -ENOENT;
 }
 
@@ -1790,6 +1789,74 @@ static void test_prefix_bucket(const struct fam *f)
 	CHECK_EQ(nm(name, "network syns"), 4, pv.syns);
 	CHECK_EQ(nm(name, "network drops"), 1, pv.drops);
 	CHECK_EQ(nm(name, "network shared"), 0, pv.shared);
+}
+
+/* The network's length is the service's: smtp on IPv4 /16 (IPv6 /32) counts
+ * sources of four /24s (/48s) of one /16 (/32) in one bucket, imap on the
+ * default /24 (/48) gives each its own; the slot records the length it was
+ * taken with. Back on /24, a source of the network 198.19.0.0/24 (the same
+ * masked address as 198.19.0.0/16) is another network: it shares the /16's
+ * draining slot (refused, counted as shared), not its bucket's past. */
+static void test_prefix_len(const struct fam *f)
+{
+	static const char *v4[] = { "198.19.0.10", "198.19.1.10", "198.19.2.10",
+				    "198.19.3.10" };
+	static const char *v6[] = { "2001:db8:0:1::10", "2001:db8:1:1::10",
+				    "2001:db8:2:1::10", "2001:db8:3:1::10" };
+	const char **src = f->l3 == FRAME_IPV4 ? v4 : v6;
+	int v6fam = f->l3 != FRAME_IPV4;
+	struct mxg_pfx_val pv;
+	__u32 smtp[4], imap[4], act;
+	char name[96];
+	int err, i;
+
+	snprintf(name, sizeof(name), "prefix__length_per_service/%s", f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = env_reset(ENFORCE);
+	if (!err) {
+		mxg_cfg_set_limit(E.c, SMTP, 1000, 1, 100);
+		mxg_cfg_set_limit(E.c, MXG_SVC_IMAP, 1000, 1, 100);
+		mxg_cfg_set_plimit(E.c, SMTP, 1, 3600, 3);
+		mxg_cfg_set_plimit(E.c, MXG_SVC_IMAP, 1, 3600, 3);
+		mxg_cfg_set_net(E.c, SMTP, 16, 32);
+		err = cfg_write();
+	}
+	for (i = 0; i < 4 && !err; i++)
+		err = send_tcp(f, src[i], 25, SYN, &smtp[i]);
+	for (i = 0; i < 4 && !err; i++)
+		err = send_tcp(f, src[i], 143, SYN, &imap[i]);
+	if (err) {
+		fail_setup(name, "run", err);
+		return;
+	}
+	check_acts(name, "smtp source", smtp, 3, 3, XDP_DROP);
+	CHECK_EQ(nm(name, "smtp: fourth /24 of the /16 drops"), XDP_DROP, smtp[3]);
+	check_acts(name, "imap source", imap, 4, 4, XDP_DROP);
+	err = pfx_lookup(src[3], SMTP, &pv);
+	CHECK_EQ(nm(name, "smtp slot owned by the wide network"), 0, err);
+	CHECK_EQ(nm(name, "smtp slot length"), v6fam ? 32 : 16, pv.plen);
+	CHECK_EQ(nm(name, "smtp network syns"), 4, pv.syns);
+	err = pfx_lookup(src[3], MXG_SVC_IMAP, &pv);
+	CHECK_EQ(nm(name, "imap slot owned by the narrow network"), 0, err);
+	CHECK_EQ(nm(name, "imap slot length"), v6fam ? 48 : 24, pv.plen);
+	CHECK_EQ(nm(name, "imap network syns"), 1, pv.syns);
+
+	mxg_cfg_set_net(E.c, SMTP, 24, 48);
+	err = cfg_write();
+	if (!err)
+		err = send_tcp(f, src[0], 25, SYN, &act);
+	if (err) {
+		fail_setup(name, "narrow", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "same address, other length: not the owner"), -ENOENT,
+		 pfx_lookup(src[0], SMTP, &pv));
+	CHECK_EQ(nm(name, "it shares the draining slot: refused"), XDP_DROP, act);
+	mxg_cfg_set_net(E.c, SMTP, 16, 32);
+	err = pfx_lookup(src[0], SMTP, &pv);
+	CHECK_EQ(nm(name, "slot still the wide network's"), 0, err);
+	CHECK_EQ(nm(name, "slot counts the narrow one as shared"), 1, pv.shared);
 }
 
 /* Two networks of the family (/24s or /48s in the test ranges) that fall
@@ -1881,7 +1948,7 @@ static void test_pfx_slots(const struct fam *f)
 
 	/* A's bucket refilled (its time is past): B takes the slot. */
 	addr_from(a, &net);
-	mxg_addr_and(&net, &net, f->l3 == FRAME_IPV4 ? &E.c->pfx_mask4 : &E.c->pfx_mask6);
+	mxg_cfg_net_of(E.c, SMTP, &net, &net);
 	slot = mxg_pfx_slot(&net, SMTP, E.c->pfx_seed);
 	pv.tat_ns = 1;
 	err = bpf_map_update_elem(E.pfx, &slot, &pv, BPF_ANY) ? -errno : 0;
@@ -2517,6 +2584,7 @@ int main(int argc, char **argv)
 		test_bucket(&fams[i], ENFORCE);
 		test_bucket(&fams[i], MONITOR);
 		test_prefix_bucket(&fams[i]);
+		test_prefix_len(&fams[i]);
 		test_pfx_slots(&fams[i]);
 		test_pfx_shared_admit(&fams[i]);
 		test_cache(&fams[i]);

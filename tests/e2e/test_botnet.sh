@@ -9,6 +9,12 @@
 #    are refused; a source of another /24 (/48) still connects; `dump` and
 #    `check` show the network record with its drops; an allowlisted partner
 #    inside the botnet's /24 always connects and is never counted there.
+# 1b. The network is the service's: submission (587) set to IPv4 /22 and
+#    IPv6 /40 with a network burst of 4. Four sources in four /24s of one
+#    /22 (four /48s of one /40), two connections each: 4 of the 8 get
+#    through per family; `limit show`, `check` and `dump` name the /22 and
+#    the /40. smtp on the same sources keeps its /24s. A bad length is
+#    refused, naming the value, and changes nothing.
 # 2. A spoofed flood does not reset a limited source: an attacker is driven
 #    over its own limit (burst 3, 1/hour) with real TCP. Then mxg-synflood,
 #    from spoofed sources only: 150,000 IPv6 "regulars" with 3 SYNs each
@@ -63,6 +69,14 @@ FLOOD_COUNT=1200000
 FLOOD_SECONDS=15
 SRC_LRU=262144       # MXG_SRC_MAX
 
+# ---- part 1b: a service with wider networks ------------------------------------
+WIDE4_NET=198.18.24.0/22
+WIDE4=(198.18.24.10 198.18.25.10 198.18.26.10 198.18.27.10)
+WIDE6_NET=2001:db8:2400::/40
+WIDE6=(2001:db8:2401:1::10 2001:db8:2402:1::10 2001:db8:2403:1::10 2001:db8:2404:1::10)
+WIDE_BURST=4
+WIDE_TRIES=2
+
 TOTAL_BOT4=$((${#BOT4[@]} * BOT_TRIES))
 TOTAL_BOT6=$((${#BOT6[@]} * BOT_TRIES))
 
@@ -101,18 +115,19 @@ setup() {
 	[ -x "$MXG_SYNFLOOD" ] || mxg_fatal setup "$MXG_SYNFLOOD not built (make)"
 	mxg_sandbox_up
 	mxg_client_addr "${BOT4[@]}" "${BOT6[@]}" "$PARTNER4" "$OTHER4" "$OTHER6" \
-		"$ATT4" "$FRESH4"
+		"$ATT4" "$FRESH4" "${WIDE4[@]}" "${WIDE6[@]}"
 	# The server's way back to the client /24s: device routes on the veth,
 	# no gateway (IPv6 has 2001:db8::/32 on the link already).
 	mxg_ip "$MXG_SRV" -4 route add 198.18.20.0/24 dev "$MXG_SRV_IF"
 	mxg_ip "$MXG_SRV" -4 route add 198.18.21.0/24 dev "$MXG_SRV_IF"
+	mxg_ip "$MXG_SRV" -4 route add "$WIDE4_NET" dev "$MXG_SRV_IF"
 	# The flood goes to addresses the server does not have: whatever gets
 	# past XDP is dropped by the stack without an answer (no SYN-ACKs and
 	# neighbour lookups for 600,000 spoofed sources). Forwarding off in
 	# this namespace makes sure of that.
 	ip netns exec "$MXG_SRV" sysctl -qw net.ipv4.conf.all.forwarding=0 \
 		net.ipv6.conf.all.forwarding=0 || mxg_fatal setup "forwarding off"
-	mxg_server_start 25 120
+	mxg_server_start 25,587 120
 
 	out=$(mxg attach "$MXG_SRV_IF" --mode "$XDP_MODE" 2>"$MXG_TMP/attach.err")
 	rc=$?
@@ -211,6 +226,59 @@ case_botnet__dump_shows_network() {
 	mxg_expect_eq botnet__check_bot_net_verdict drop "$(mxg_jq .services.smtp.verdict "$j")"
 	mxg_expect_eq botnet__check_bot_net_reason prefix_limit "$(mxg_jq .services.smtp.reason "$j")"
 	mxg_expect_eq botnet__check_bot_net_tokens 0 "$(mxg_jq .services.smtp.network_tokens "$j")"
+}
+
+# ---- part 1b ----------------------------------------------------------------------
+
+case_wide__policy() {
+	local j out rc
+	mxg limit set submission --rate 100/min --burst 20 --prefix-rate 1/hour \
+		--prefix-burst "$WIDE_BURST" --prefix-v4 /22 --prefix-v6 40 >/dev/null ||
+		mxg_fatal wide__policy "mxguard limit set submission ... --prefix-v4 /22 --prefix-v6 40 failed"
+	mxg limit set smtp --prefix-v4 33 >/dev/null 2>"$MXG_TMP/bad.err"
+	rc=$?
+	mxg_expect_eq wide__bad_length_exit_2 2 "$rc"
+	mxg_expect_match wide__bad_length_named "'33'.*1-32" "$(cat "$MXG_TMP/bad.err")"
+	j=$(mxg limit show --json)
+	mxg_expect_eq wide__show_v4 22 "$(mxg_jq .limits.submission.prefix_v4 "$j")"
+	mxg_expect_eq wide__show_v6 40 "$(mxg_jq .limits.submission.prefix_v6 "$j")"
+	mxg_expect_eq wide__smtp_keeps_24 "24 48" \
+		"$(mxg_jq '"\(.limits.smtp.prefix_v4) \(.limits.smtp.prefix_v6)"' "$j")"
+	out=$(mxg limit show)
+	mxg_expect_match wide__table_names_it "submission +587 .* /22 /40 " "$out"
+}
+
+run_wide() {
+	local i
+	for i in "${!WIDE4[@]}"; do
+		mxg_connect_bg "w4_$i" "${WIDE4[$i]}" "$MXG_SRV4" 587 "$WIDE_TRIES" 2
+		mxg_connect_bg "w6_$i" "${WIDE6[$i]}" "$MXG_SRV6" 587 "$WIDE_TRIES" 2
+		mxg_connect_bg "s4_$i" "${WIDE4[$i]}" "$MXG_SRV4" 25 "$WIDE_TRIES" 2
+	done
+	mxg_wait_all
+}
+
+case_wide__one_bucket() {
+	local n4=() n6=() s4=() i j sel
+	for i in "${!WIDE4[@]}"; do n4+=("w4_$i"); n6+=("w6_$i"); s4+=("s4_$i"); done
+	mxg_expect_eq wide__v4_attempts $((${#WIDE4[@]} * WIDE_TRIES)) "$(sum_field attempts "${n4[@]}")"
+	mxg_expect_eq wide__v4_network_accepted "$WIDE_BURST" "$(sum_field ok "${n4[@]}")"
+	mxg_expect_eq wide__v6_network_accepted "$WIDE_BURST" "$(sum_field ok "${n6[@]}")"
+	# smtp's networks are still the /24s: each one is within its burst.
+	mxg_expect_eq wide__smtp_all_accepted $((${#WIDE4[@]} * WIDE_TRIES)) \
+		"$(sum_field ok "${s4[@]}")"
+	j=$(mxg check 198.18.26.99 --json)
+	mxg_expect_eq wide__check_network "$WIDE4_NET" "$(mxg_jq .services.submission.network "$j")"
+	mxg_expect_eq wide__check_smtp_network 198.18.26.0/24 "$(mxg_jq .services.smtp.network "$j")"
+	mxg_expect_eq wide__check_refused prefix_limit "$(mxg_jq .services.submission.reason "$j")"
+	j=$(mxg dump --format json)
+	sel=".networks[] | select(.prefix == \"$WIDE4_NET\" and .service == \"submission\")"
+	mxg_expect_eq wide__dump_v4_syns $((${#WIDE4[@]} * WIDE_TRIES)) "$(mxg_jq "$sel | .syns" "$j")"
+	mxg_expect_eq wide__dump_v4_drops $((${#WIDE4[@]} * WIDE_TRIES - WIDE_BURST)) \
+		"$(mxg_jq "$sel | .drops" "$j")"
+	sel=".networks[] | select(.prefix == \"$WIDE6_NET\" and .service == \"submission\")"
+	mxg_expect_eq wide__dump_v6_syns $((${#WIDE6[@]} * WIDE_TRIES)) "$(mxg_jq "$sel | .syns" "$j")"
+	mxg_expect_eq wide__dump_limits_v4 22 "$(mxg_jq .limits.submission.prefix_v4 "$j")"
 }
 
 # ---- part 2 -----------------------------------------------------------------------
@@ -400,6 +468,9 @@ main() {
 	case_botnet__other_network_connects
 	case_botnet__partner_never_dropped
 	case_botnet__dump_shows_network
+	case_wide__policy
+	run_wide
+	case_wide__one_bucket
 	case_flood__policy
 	case_flood__attacker_limited_before
 	case_flood__regulars

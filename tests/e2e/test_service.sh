@@ -92,6 +92,12 @@ case_kill9() {
 
 case_reboot() {
 	local before after ttl_before ttl_after out
+	# A network length set by hand (the file does not name imap's) is
+	# state too: it comes back after the reboot.
+	mark
+	M limit set imap --prefix-v4 20 --prefix-v6 /36 >/dev/null
+	wait_log 'snapshot written" why=change' 10
+	mxg_expect_eq service__snapshot_after_limit_change 0 $?
 	before=$(lists)
 	ttl_before=$(M block list --json | jq -r '.block[]|select(.cidr=="198.18.9.9/32")|.expires')
 	run_kill TERM
@@ -114,6 +120,9 @@ case_reboot() {
 	mxg_expect_range service__remaining_ttl_kept_s 0 1 "$d"
 	out=$(M status --json)
 	mxg_expect_eq service__mode_restored monitor "$(mxg_jq .mode "$out")"
+	out=$(M limit show --json)
+	mxg_expect_eq service__network_lengths_restored "20 36 24 48" \
+		"$(mxg_jq '"\(.limits.imap.prefix_v4) \(.limits.imap.prefix_v6) \(.limits.smtp.prefix_v4) \(.limits.smtp.prefix_v6)"' "$out")"
 }
 
 case_sighup() {

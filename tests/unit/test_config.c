@@ -75,7 +75,7 @@ static void t_good_full(const char *c)
 	CHECK(nm(c, "state_dir_set"), cf.state_dir_set);
 	CHECK_STR(nm(c, "state_dir"), "/srv/mxguard", cf.state_dir);
 
-	CHECK_EQ(nm(c, "n_limits"), 4, cf.n_limits);
+	CHECK_EQ(nm(c, "n_limits"), 5, cf.n_limits);
 	l = &cf.limit[MXG_SVC_SMTP];
 	CHECK(nm(c, "smtp.present"), l->present && l->rate_set && l->burst_set &&
 	      l->ports_set);
@@ -90,6 +90,16 @@ static void t_good_full(const char *c)
 	CHECK(nm(c, "submission.only_ports"), l->present && l->ports_set &&
 	      !l->rate_set && !l->burst_set);
 	CHECK_EQ(nm(c, "submission.port0"), 588, l->ports[0]);
+	CHECK(nm(c, "submission.network"), l->len4_set && !l->len6_set &&
+	      l->prate_set && !l->pburst_set);
+	CHECK_EQ(nm(c, "submission.len4"), 22, l->len4);
+	CHECK_EQ(nm(c, "submission.prate_n"), 100, l->prate_n);
+	CHECK_EQ(nm(c, "submission.pper_s"), 60, l->pper_s);
+	l = &cf.limit[MXG_SVC_POP3S];
+	CHECK(nm(c, "pop3s.only_network"), l->len6_set && l->pburst_set &&
+	      !l->len4_set && !l->prate_set && !l->rate_set && !l->burst_set);
+	CHECK_EQ(nm(c, "pop3s.len6"), 40, l->len6);
+	CHECK_EQ(nm(c, "pop3s.pburst"), 9, l->pburst);
 	l = &cf.limit[MXG_SVC_IMAPS];
 	CHECK(nm(c, "imaps.only_rate"), l->rate_set && !l->burst_set && !l->ports_set);
 	CHECK_EQ(nm(c, "imaps.rate_n"), 10, l->rate_n);
@@ -226,7 +236,7 @@ static void t_errors(const char *c)
 		{ "unknown_empty_section", "[mxguard]\n[bogus]\n", 2,
 		  "unknown section [bogus] (sections: mxguard, limit SERVICE, feed NAME, allow, escalation, alert, logwatch, crowdsec)" },
 		{ "unknown_key", "[limit smtp]\nrate = 1/s\nbursts = 3\n", 3,
-		  "limit smtp: unknown key 'bursts' (keys: rate, burst, ports)" },
+		  "limit smtp: unknown key 'bursts' (keys: rate, burst, ports, prefix_rate, prefix_burst, prefix_v4, prefix_v6)" },
 		{ "unknown_key_mxguard", "[mxguard]\nrate = 1/s\n", 2,
 		  "mxguard: unknown key 'rate' (keys: mode, interfaces, xdp_mode, source_prefix_v4, source_prefix_v6, state_dir)" },
 		{ "duplicate_key", "[mxguard]\nmode = monitor\ninterfaces = eth0\nmode = enforce\n", 4,
@@ -277,6 +287,16 @@ static void t_errors(const char *c)
 		  "mxguard: source_prefix_v4 '33': number out of range (1-32)" },
 		{ "prefix_v6", "[mxguard]\nsource_prefix_v6 = 0\n", 2,
 		  "mxguard: source_prefix_v6 '0': number out of range (1-128)" },
+		{ "net_v4_too_long", "[limit smtp]\nrate = 1/s\nprefix_v4 = /33\n", 3,
+		  "limit smtp: prefix_v4 '/33': number out of range (1-32)" },
+		{ "net_v6_zero", "[limit imap]\nprefix_v6 = 0\n", 2,
+		  "limit imap: prefix_v6 '0': number out of range (1-128)" },
+		{ "net_v6_cidr", "[limit imap]\nprefix_v6 = 2001:db8::/48\n", 2,
+		  "limit imap: prefix_v6 '2001:db8::/48': not a decimal number" },
+		{ "net_burst_zero", "[limit pop3]\nprefix_burst = 0\n", 2,
+		  "limit pop3: prefix_burst '0': number out of range (1-1000000)" },
+		{ "net_rate_unit", "[limit pop3]\nprefix_rate = 5/week\n", 2,
+		  "limit pop3: prefix_rate '5/week': rate unit must be sec, min or hour (also s, m, h)" },
 		{ "state_dir_relative", "[mxguard]\nstate_dir = var/lib/mxguard\n", 2,
 		  "mxguard: state_dir 'var/lib/mxguard': path 'var/lib/mxguard' must be absolute (start with '/')" },
 		{ "feed_path_relative", "[feed drop]\npath = drop.txt\n", 2,
@@ -440,7 +460,8 @@ static struct mxg_cfg *default_slot(void)
 	return s;
 }
 
-/* good.conf onto a fresh slot: limits, moved ports, prefixes, mode. */
+/* good.conf onto a fresh slot: limits, network buckets, moved ports,
+ * prefixes, mode. */
 static void t_apply_good(const char *c)
 {
 	struct mxg_cfg *slot = default_slot(), *def = default_slot();
@@ -485,6 +506,29 @@ static void t_apply_good(const char *c)
 			CHECK(nmi(c, mxg_svc_name(s), ".limit_untouched"),
 			      !memcmp(&def->limit[s], &slot->limit[s],
 				      sizeof(slot->limit[s])));
+
+	/* The network buckets: only what the file names. */
+	CHECK_EQ(nm(c, "submission.len4"), 22, slot->net[MXG_SVC_SUBMISSION].len4);
+	CHECK_EQ(nm(c, "submission.len6_kept"), 48, slot->net[MXG_SVC_SUBMISSION].len6);
+	mxg_addr_mask(&m4, 96 + 22);
+	CHECK(nm(c, "submission.net_mask4"),
+	      !memcmp(&m4, &slot->net[MXG_SVC_SUBMISSION].mask4, sizeof(m4)));
+	CHECK_EQ(nm(c, "submission.prate_n"), 100, slot->plimit[MXG_SVC_SUBMISSION].rate_n);
+	CHECK_EQ(nm(c, "submission.pburst_kept"), def->plimit[MXG_SVC_SUBMISSION].burst,
+		 slot->plimit[MXG_SVC_SUBMISSION].burst);
+	CHECK_EQ(nm(c, "pop3s.len4_kept"), 24, slot->net[MXG_SVC_POP3S].len4);
+	CHECK_EQ(nm(c, "pop3s.len6"), 40, slot->net[MXG_SVC_POP3S].len6);
+	mxg_addr_mask(&m6, 40);
+	CHECK(nm(c, "pop3s.net_mask6"), !memcmp(&m6, &slot->net[MXG_SVC_POP3S].mask6, sizeof(m6)));
+	CHECK_EQ(nm(c, "pop3s.pburst"), 9, slot->plimit[MXG_SVC_POP3S].burst);
+	CHECK_EQ(nm(c, "pop3s.prate_kept"), def->plimit[MXG_SVC_POP3S].interval_ns,
+		 slot->plimit[MXG_SVC_POP3S].interval_ns);
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++)
+		if (s != MXG_SVC_SUBMISSION && s != MXG_SVC_POP3S)
+			CHECK(nmi(c, mxg_svc_name(s), ".network_untouched"),
+			      !memcmp(&def->net[s], &slot->net[s], sizeof(slot->net[s])) &&
+			      !memcmp(&def->plimit[s], &slot->plimit[s],
+				      sizeof(slot->plimit[s])));
 
 	CHECK_EQ(nm(c, "port25"), MXG_SVC_SMTP, slot->port_svc[25]);
 	CHECK_EQ(nm(c, "port2525"), MXG_SVC_SMTP, slot->port_svc[2525]);
@@ -599,7 +643,9 @@ static void t_example(const char *c)
 	CHECK(nm(c, "every_key_set"), cf.mode_set && cf.xdp_mode_set &&
 	      cf.v4_prefix_set && cf.v6_prefix_set && cf.state_dir_set &&
 	      cf.window_set && cf.after_set && cf.min_interval_set &&
-	      cf.feeds[0].ttl_set);
+	      cf.feeds[0].ttl_set && cf.limit[MXG_SVC_SMTP].prate_set &&
+	      cf.limit[MXG_SVC_SMTP].pburst_set && cf.limit[MXG_SVC_SMTP].len4_set &&
+	      cf.limit[MXG_SVC_SMTP].len6_set);
 	mxg_config_apply(&cf, slot);
 	CHECK(nm(c, "values_are_defaults"), !memcmp(slot, def, sizeof(*slot)));
 	mxg_config_free(&cf);

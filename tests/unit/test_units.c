@@ -273,6 +273,37 @@ static void u32__rejects_bad_inputs(const char *c)
 		 mxg_parse_u32(NULL, 0, 10, &v, NULL));
 }
 
+/* A prefix length with or without its slash, 1..max; nothing else. */
+static void plen__slash_optional_within_range(const char *c)
+{
+	static const struct {
+		const char *in;
+		__u32 max;
+		int err;
+		__u32 want;
+	} t[] = {
+		{ "24", 32, 0, 24 }, { "/24", 32, 0, 24 }, { "1", 32, 0, 1 },
+		{ "/32", 32, 0, 32 }, { "128", 128, 0, 128 }, { "/48", 128, 0, 48 },
+		{ "0", 32, -ERANGE, 0 }, { "/0", 128, -ERANGE, 0 },
+		{ "33", 32, -ERANGE, 0 }, { "/129", 128, -ERANGE, 0 },
+		{ "", 32, -EINVAL, 0 }, { "/", 32, -EINVAL, 0 },
+		{ "//24", 32, -EINVAL, 0 }, { "24/", 32, -EINVAL, 0 },
+		{ "198.18.0.0/24", 32, -EINVAL, 0 }, { " /24", 32, -EINVAL, 0 },
+	};
+	const char *why;
+	unsigned i;
+	__u32 v;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		why = NULL;
+		v = 12345;
+		CHECK_EQ(name(c, t[i].in, ".ret"), t[i].err,
+			 mxg_parse_plen(t[i].in, t[i].max, &v, &why));
+		CHECK_EQ(name(c, t[i].in, ".value"), t[i].err ? 12345 : t[i].want, v);
+		CHECK(name(c, t[i].in, ".why"), t[i].err ? why != NULL : why == NULL);
+	}
+}
+
 static void format_duration__shows_two_largest_units(const char *c)
 {
 	static const struct {
@@ -556,6 +587,7 @@ static const struct check_case cases[] = {
 	CHECK_CASE(rate__rejects_fortnight),
 	CHECK_CASE(u32__parses_good_inputs),
 	CHECK_CASE(u32__rejects_bad_inputs),
+	CHECK_CASE(plen__slash_optional_within_range),
 	CHECK_CASE(format_duration__shows_two_largest_units),
 	CHECK_CASE(format_duration__round_trips),
 	CHECK_CASE(format_rate__names_the_unit),
