@@ -54,7 +54,15 @@ end),
   row("  per exact block entry (mxg_block_h)"; (.memory.bytes_per_block_exact | f(1)); ""; ""),
   row("  per block prefix (mxg_block_t)"; (.memory.bytes_per_block_prefix | f(1)); ""; ""),
   row("  all maps, defaults + large list"; .memory.all_maps_memlock_with_large_list; ""; ""),
-  ""
+  "",
+  (if .memory.maps == null then empty else
+    row("default table sizes (memlock: with the large list)"; "max entries"; "MiB"; ""),
+    (.memory.maps | to_entries[] |
+      row("  " + .key; .value.max_entries; (.value.memlock / 1048576 | f(2)); "")),
+    "  (mxg_allow, mxg_block_h, mxg_block_t, mxg_reasons grow with their entries (mxg_block_h has a 32 MiB",
+    "  bucket array from the start); the others are allocated whole; mxg_events counts bytes)",
+    ""
+  end)
 end),
 (if .resilience == null then empty else
   row("limited attacker's SYNs that pass"; "fraction"; ""; ""),
