@@ -240,7 +240,7 @@ static int limit_show(int argc, char **argv)
 		}
 		mxg_table_print(&t, stdout);
 		mxg_table_free(&t);
-		printf("\nRATE and BURST apply per source (IPv4 /%u, IPv6 /%u) and service; NETWORK RATE\nand NETWORK BURST to all sources of one NETWORK (IPv4, IPv6 prefix) together.\nMode: %s.\n",
+		printf("\nRATE and BURST apply per source (IPv4 /%u, IPv6 /%u) and service; NETWORK RATE\nand NETWORK BURST to all sources of one network together, a network being a\nprefix of the lengths under NETWORK (IPv4, IPv6).\nMode: %s.\n",
 		       c->v4_prefix, c->v6_prefix, mxg_mode_name(c->mode));
 	}
 	free(c);
