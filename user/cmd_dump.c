@@ -806,14 +806,13 @@ static void network(struct dump *d, const void *key, const void *val)
 	const struct mxg_pfx_val *v = val;
 	const struct mxg_limit *l = &d->cfg->plimit[v->svc < MXG_SVC_MAX ? v->svc : 0];
 	__u32 tokens = mxg_bucket_tokens(v->tat_ns, d->now_ns, l->interval_ns, l->burst);
-	struct mxg_cidr c = { .addr = v->addr };
+	struct mxg_cidr c;
 	char cs[MXG_CIDR_STRLEN];
 
 	(void)key;
 	if (!v->svc)
 		return;
-	c.v4 = mxg_addr_is_v4(&v->addr);
-	c.plen = c.v4 ? 96 + v->plen : v->plen;
+	mxg_pfx_cidr(v, &c);
 	mxg_cidr_format(&c, cs, sizeof(cs));
 	if (d->csv) {
 		char syns[16], drops[16], tok[16];

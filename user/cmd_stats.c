@@ -504,27 +504,36 @@ static int cmp_agg(const void *a, const void *b)
 	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
 }
 
-struct src_collect {
-	struct src_rec *v;
-	size_t n, cap;
+/* Records read from a map into a growing array of size-byte elements. */
+struct collect {
+	void *v;
+	size_t n, cap, size;
+	int svc;       /* top --networks: only this service's slots (> 0) */
 };
 
-static int src_collect_cb(const void *k, const void *v, void *ctx)
+/* The next free element of c, grown as needed; NULL: out of memory. */
+static void *collect_next(struct collect *c)
 {
-	struct src_collect *c = ctx;
-
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 4096;
-		struct src_rec *nv = realloc(c->v, cap * sizeof(*nv));
+		void *nv = realloc(c->v, cap * c->size);
 
 		if (!nv)
-			return -ENOMEM;
+			return NULL;
 		c->v = nv;
 		c->cap = cap;
 	}
-	memcpy(&c->v[c->n].k, k, sizeof(c->v[c->n].k));
-	memcpy(&c->v[c->n].v, v, sizeof(c->v[c->n].v));
-	c->n++;
+	return (char *)c->v + c->n++ * c->size;
+}
+
+static int src_collect_cb(const void *k, const void *v, void *ctx)
+{
+	struct src_rec *r = collect_next(ctx);
+
+	if (!r)
+		return -ENOMEM;
+	memcpy(&r->k, k, sizeof(r->k));
+	memcpy(&r->v, v, sizeof(r->v));
 	return 0;
 }
 
@@ -532,7 +541,7 @@ static int src_collect_cb(const void *k, const void *v, void *ctx)
 static int read_sources(const struct mxg_maps *m, struct src_rec **out,
 			size_t *n)
 {
-	struct src_collect c = { 0 };
+	struct collect c = { .size = sizeof(struct src_rec) };
 	int err = mxg_map_each(m->src, sizeof(struct mxg_src_key),
 			       sizeof(struct mxg_src_val), src_collect_cb, &c);
 
@@ -607,16 +616,139 @@ static const char *src_status(const struct mxg_maps *m, const struct src_agg *a,
 	return a->limited ? "limited" : "ok";
 }
 
+/* ---- top --networks: the network buckets ---- */
+
+static int net_collect_cb(const void *k, const void *v, void *ctx)
+{
+	const struct mxg_pfx_val *p = v;
+	struct collect *c = ctx;
+	struct mxg_pfx_val *r;
+
+	(void)k;
+	if (!p->svc || p->svc >= MXG_SVC_MAX || (c->svc > 0 && p->svc != c->svc))
+		return 0;
+	r = collect_next(c);
+	if (!r)
+		return -ENOMEM;
+	*r = *p;
+	return 0;
+}
+
+static int cmp_net(const void *a, const void *b)
+{
+	const struct mxg_pfx_val *x = a, *y = b;
+
+	if (sort_by == BY_SYNS && x->syns != y->syns)
+		return x->syns < y->syns ? 1 : -1;
+	if (x->drops != y->drops)
+		return x->drops < y->drops ? 1 : -1;
+	if (x->syns != y->syns)
+		return x->syns < y->syns ? 1 : -1;
+	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
+}
+
+/* The network buckets in use (svc > 0: that service's), most refused
+ * first, the first `limit` of them. */
+static int top_networks(const struct mxg_maps *m, const struct mxg_cfg *cfg,
+			int svc, __u32 limit, int json)
+{
+	struct collect c = { .size = sizeof(struct mxg_pfx_val), .svc = svc };
+	const struct mxg_pfx_val *nets;
+	__u64 now = mxg_mono_ns();
+	size_t i, n, shown;
+	int err;
+
+	err = mxg_map_each(m->pfx, sizeof(__u32), sizeof(struct mxg_pfx_val),
+			   net_collect_cb, &c);
+	if (err) {
+		free(c.v);
+		return err;
+	}
+	nets = c.v;
+	n = c.n;
+	if (n)
+		qsort(c.v, n, sizeof(*nets), cmp_net);
+	shown = n < limit ? n : limit;
+	if (json) {
+		struct mxg_json j;
+
+		mxg_json_init(&j, stdout);
+		mxg_json_obj(&j, NULL);
+		mxg_json_time(&j, "time", mxg_unix_s());
+		mxg_json_u64(&j, "tracked", n);
+		mxg_json_u64(&j, "slots", MXG_PFX_SLOTS);
+		mxg_json_arr(&j, "networks");
+		for (i = 0; i < shown; i++) {
+			const struct mxg_pfx_val *v = &nets[i];
+			const struct mxg_limit *l = &cfg->plimit[v->svc];
+			__u32 tokens = mxg_bucket_tokens(v->tat_ns, now, l->interval_ns,
+							 l->burst);
+			char cs[MXG_CIDR_STRLEN];
+			struct mxg_cidr cidr;
+
+			mxg_pfx_cidr(v, &cidr);
+			mxg_cidr_format(&cidr, cs, sizeof(cs));
+			mxg_json_obj(&j, NULL);
+			mxg_json_str(&j, "prefix", cs);
+			mxg_json_str(&j, "service", mxg_svc_name(v->svc));
+			mxg_json_u64(&j, "syns", v->syns);
+			mxg_json_u64(&j, "drops", v->drops);
+			mxg_json_u64(&j, "shared", v->shared);
+			mxg_json_u64(&j, "tokens", tokens);
+			mxg_json_u64(&j, "burst", l->burst);
+			mxg_json_bool(&j, "limited", !tokens);
+			mxg_json_obj_end(&j);
+		}
+		mxg_json_arr_end(&j);
+		mxg_json_obj_end(&j);
+		mxg_json_done(&j);
+	} else if (!shown) {
+		printf("no network buckets in use\n");
+	} else {
+		static const char *head[] = { "NETWORK", "SERVICE", "SYNS", "DROPS",
+					      "SHARED", "TOKENS", "STATUS" };
+		struct mxg_table t;
+
+		mxg_table_init(&t, 7, head, 0x3c);
+		for (i = 0; i < shown; i++) {
+			const struct mxg_pfx_val *v = &nets[i];
+			const struct mxg_limit *l = &cfg->plimit[v->svc];
+			__u32 tokens = mxg_bucket_tokens(v->tat_ns, now, l->interval_ns,
+							 l->burst);
+			char cs[MXG_CIDR_STRLEN], sy[16], dr[16], sh[16], tk[32];
+			const char *cells[7] = { cs, mxg_svc_name(v->svc), sy, dr, sh, tk,
+						 tokens ? "ok" : "limited" };
+			struct mxg_cidr cidr;
+
+			mxg_pfx_cidr(v, &cidr);
+			mxg_cidr_format(&cidr, cs, sizeof(cs));
+			mxg_format_count(v->syns, sy, sizeof(sy));
+			mxg_format_count(v->drops, dr, sizeof(dr));
+			mxg_format_count(v->shared, sh, sizeof(sh));
+			snprintf(tk, sizeof(tk), "%u/%u", tokens, l->burst);
+			mxg_table_row(&t, cells);
+		}
+		mxg_table_print(&t, stdout);
+		mxg_table_free(&t);
+		printf("\n%zu of %u network slots in use; DROPS: refused by the network's bucket\n"
+		       "(or would be, in monitor mode); SHARED: SYNs of other networks that hash to\n"
+		       "this slot while it drains, and so met this bucket\n", n, MXG_PFX_SLOTS);
+	}
+	free(c.v);
+	return 0;
+}
+
 static int do_top(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "by", required_argument, NULL, 'b' },
 		{ "service", required_argument, NULL, 's' },
+		{ "networks", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	int svc = 0;
+	int svc = 0, networks = 0;
 	struct src_rec *recs = NULL;
 	struct src_agg *aggs = NULL;
 	struct mxg_cfg *cfg = NULL;
@@ -627,9 +759,10 @@ static int do_top(int argc, char **argv)
 	struct mxg_maps m;
 	__u64 now;
 
-	while ((opt = mxg_getopt(&mxg_cmd_top, argc, argv, "jn:b:s:h", opts)) != -1) {
+	while ((opt = mxg_getopt(&mxg_cmd_top, argc, argv, "jn:b:s:Nh", opts)) != -1) {
 		switch (opt) {
 		case 'j': json = 1; break;
+		case 'N': networks = 1; break;
 		case 'b':
 			if (!strcmp(optarg, "drops"))
 				sort_by = BY_DROPS;
@@ -659,6 +792,9 @@ static int do_top(int argc, char **argv)
 	err = mxg_want_args(&mxg_cmd_top, argc, argv, 0, "");
 	if (err)
 		return err;
+	if (networks && sort_by == BY_RATE)
+		return mxg_usage(&mxg_cmd_top,
+				 "--by rate ranks sources only: a network bucket keeps no first-seen time");
 	err = mxg_require_caps(MXG_NEED_BPF);
 	if (err)
 		return err;
@@ -668,6 +804,10 @@ static int do_top(int argc, char **argv)
 	cfg = mxg_cfg_load(&m);
 	if (!cfg) {
 		err = -EIO;
+		goto out;
+	}
+	if (networks) {
+		err = top_networks(&m, cfg, svc, limit, json);
 		goto out;
 	}
 	err = read_sources(&m, &recs, &nrec);
@@ -773,8 +913,9 @@ out:
 
 const struct mxg_cmd mxg_cmd_top = {
 	.name = "top",
-	.synopsis = "top [-n N] [--by syns|drops|rate] [--service SERVICE] [--json]",
-	.summary = "the sources that opened or were refused the most connections",
+	.synopsis = "top [-n N] [--by syns|drops|rate] [--service SERVICE] [--json]\n"
+		    "top --networks [-n N] [--by syns|drops] [--service SERVICE] [--json]",
+	.summary = "the sources (or networks) that opened or were refused the most connections",
 	.help =
 	"Sources tracked by the program (IPv4 /32, IPv6 /64 by default), ranked by\n"
 	"refused connections (drops plus would-drops), then by SYNs. For each:\n"
@@ -783,15 +924,24 @@ const struct mxg_cmd mxg_cmd_top = {
 	"which feed), limited (over its limit now) or ok.\n\n"
 	"The source table is an LRU of bounded size: under a flood of spoofed\n"
 	"addresses, the quietest sources are forgotten first.\n\n"
+	"With --networks: the network buckets instead (IPv4 /24, IPv6 /48 unless\n"
+	"set per service: limit show), ranked the same way. A botnet spread over\n"
+	"one network shows here, not among the sources: a new source its network\n"
+	"refuses gets no record of its own, the network's bucket counts it.\n"
+	"STATUS limited: the bucket is empty now.\n\n"
 	"Options:\n"
-	"  -n N     show N sources (default 20)\n"
+	"  -n N     show N sources or networks (default 20)\n"
 	"  --by K   rank by drops (refused plus would-be-refused, default), syns,\n"
-	"           or rate (new connections per minute, averaged since first seen)\n"
+	"           or rate (sources only: new connections per minute, averaged\n"
+	"           since first seen)\n"
 	"  --service S  only that service's records\n"
+	"  --networks   rank the network buckets\n"
 	"  --json   {time, tracked, sources[{addr, syns, drops, would_drops,\n"
 	"           rate_per_min,\n"
 	"           first_seen, last_seen, status, feed, services{SERVICE{syns,\n"
-	"           drops, would_drops, tokens, limited}}}]}\n",
+	"           drops, would_drops, tokens, limited}}}]}; with --networks\n"
+	"           {time, tracked, slots, networks[{prefix, service, syns,\n"
+	"           drops, shared, tokens, burst, limited}]}\n",
 	.run = do_top,
 };
 

@@ -323,6 +323,14 @@ int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
 	return 0;
 }
 
+void mxg_pfx_cidr(const struct mxg_pfx_val *v, struct mxg_cidr *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->addr = v->addr;
+	c->v4 = mxg_addr_is_v4(&v->addr);
+	c->plen = c->v4 ? 96 + v->plen : v->plen;
+}
+
 void mxg_maps_close(struct mxg_maps *m)
 {
 	if (m->lock_fd >= 0 && m->cfg >= 0)

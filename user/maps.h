@@ -81,6 +81,12 @@ int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
 		const union mxg_addr *a, __u32 svc, __u64 now,
 		struct mxg_pfx_val *v);
 
+struct mxg_cidr;
+
+/* The network owning slot v, as a CIDR (its address and the length the
+ * slot was taken with). */
+void mxg_pfx_cidr(const struct mxg_pfx_val *v, struct mxg_cidr *c);
+
 /* The source filter mxg_seen (see MXG_SEEN_BITS_LOG in mxguard.h).
  * mxg_seen_mark: the bit of a source address in both halves (for records
  * written from user space). mxg_seen_rotate: clear the half the program

@@ -8,7 +8,8 @@
 #    refills once an hour: each network gets exactly 5 connections, the rest
 #    are refused; a source of another /24 (/48) still connects; `dump` and
 #    `check` show the network record with its drops; an allowlisted partner
-#    inside the botnet's /24 always connects and is never counted there.
+#    inside the botnet's /24 always connects and is never counted there;
+#    `top --networks` ranks the botnet's network first.
 # 1b. The network is the service's: submission (587) set to IPv4 /22 and
 #    IPv6 /40 with a network burst of 4. Four sources in four /24s of one
 #    /22 (four /48s of one /40), two connections each: 4 of the 8 get
@@ -226,6 +227,25 @@ case_botnet__dump_shows_network() {
 	mxg_expect_eq botnet__check_bot_net_verdict drop "$(mxg_jq .services.smtp.verdict "$j")"
 	mxg_expect_eq botnet__check_bot_net_reason prefix_limit "$(mxg_jq .services.smtp.reason "$j")"
 	mxg_expect_eq botnet__check_bot_net_tokens 0 "$(mxg_jq .services.smtp.network_tokens "$j")"
+}
+
+# What the administrator sees first: `top --networks` ranks the botnet's
+# network first (the refused sources have no records for plain `top`).
+case_botnet__top_networks() {
+	local j out rc
+	j=$(mxg top --networks -n 2 --json)
+	mxg_expect_eq botnet__top_networks_first "$BOT4_NET smtp" \
+		"$(mxg_jq '"\(.networks[0].prefix) \(.networks[0].service)"' "$j")"
+	mxg_expect_eq botnet__top_networks_drops $((TOTAL_BOT4 + 2 - PFX_BURST)) \
+		"$(mxg_jq '.networks[0].drops' "$j")"
+	mxg_expect_eq botnet__top_networks_limited "true 0" \
+		"$(mxg_jq '"\(.networks[0].limited) \(.networks[0].tokens)"' "$j")"
+	mxg_expect_eq botnet__top_networks_second "$BOT6_NET" "$(mxg_jq '.networks[1].prefix' "$j")"
+	out=$(mxg top --networks -n 1)
+	mxg_expect_match botnet__top_networks_table "198\.18\.20\.0/24 +smtp +[0-9]+ +$((TOTAL_BOT4 + 2 - PFX_BURST)) .*limited" "$out"
+	mxg top --networks --by rate >/dev/null 2>&1
+	rc=$?
+	mxg_expect_eq botnet__top_networks_by_rate_refused 2 "$rc"
 }
 
 # ---- part 1b ----------------------------------------------------------------------
@@ -468,6 +488,7 @@ main() {
 	case_botnet__other_network_connects
 	case_botnet__partner_never_dropped
 	case_botnet__dump_shows_network
+	case_botnet__top_networks
 	case_wide__policy
 	run_wide
 	case_wide__one_bucket
