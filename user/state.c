@@ -317,7 +317,7 @@ static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
 {
 	struct json_object *lims, *l, *ports;
 	struct mxg_cfg *c = mxg_cfg_load(m);
-	unsigned s, p, v4, v6;
+	unsigned s, p;
 	int mode, err;
 	const char *ms;
 
@@ -333,10 +333,9 @@ static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
 			     jnum(o, "v6_prefix", NULL) ?: c->v6_prefix);
 	/* The one pair of network lengths of older state files, for every
 	 * service; a service's own lengths, where saved, replace it. */
-	v4 = net_len(o, "v4_network_prefix", 32, mxg_cfg_net0(c)->len4);
-	v6 = net_len(o, "v6_network_prefix", 128, mxg_cfg_net0(c)->len6);
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++)
-		mxg_cfg_set_net(c, s, v4, v6);
+		mxg_cfg_set_net(c, s, net_len(o, "v4_network_prefix", 32, c->net[s].len4),
+				net_len(o, "v6_network_prefix", 128, c->net[s].len6));
 	if (json_object_object_get_ex(o, "limits", &lims)) {
 		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 			if (!json_object_object_get_ex(lims, mxg_svc_name(s), &l))
@@ -346,8 +345,8 @@ static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
 			mxg_cfg_set_plimit(c, s, jnum(l, "prefix_rate_n", NULL),
 					   jnum(l, "prefix_per_s", NULL),
 					   jnum(l, "prefix_burst", NULL));
-			mxg_cfg_set_net(c, s, net_len(l, "prefix_v4", 32, v4),
-					net_len(l, "prefix_v6", 128, v6));
+			mxg_cfg_set_net(c, s, net_len(l, "prefix_v4", 32, c->net[s].len4),
+					net_len(l, "prefix_v6", 128, c->net[s].len6));
 			if (!json_object_object_get_ex(l, "ports", &ports) ||
 			    !json_object_is_type(ports, json_type_array))
 				continue;
