@@ -189,7 +189,53 @@ static void ob_table(const struct ob_stats *o, double dt)
 		       (unsigned long long)c[MXO_MISC_IDX(MXO_C_EVENTS_LOST)]);
 }
 
-static void stats_json(const __u64 *c, const struct ob_stats *o)
+/* The network buckets now: slots a network owns, and those empty now
+ * (refusing their network's new connections), per service. */
+struct net_stats {
+	size_t tracked, limited, svc_limited[MXG_SVC_MAX];
+};
+
+struct net_count {
+	struct net_stats *s;
+	const struct mxg_cfg *cfg;
+	__u64 now;
+};
+
+static int net_count_cb(const void *k, const void *v, void *ctx)
+{
+	const struct mxg_pfx_val *p = v;
+	struct net_count *c = ctx;
+	const struct mxg_limit *l;
+
+	(void)k;
+	if (!p->svc || p->svc >= MXG_SVC_MAX)
+		return 0;
+	c->s->tracked++;
+	l = &c->cfg->plimit[p->svc];
+	if (l->interval_ns && !mxg_bucket_tokens(p->tat_ns, c->now, l->interval_ns, l->burst)) {
+		c->s->limited++;
+		c->s->svc_limited[p->svc]++;
+	}
+	return 0;
+}
+
+static int net_stats_read(const struct mxg_maps *m, struct net_stats *s)
+{
+	struct mxg_cfg *cfg = mxg_cfg_load(m);
+	struct net_count c = { .s = s, .cfg = cfg, .now = mxg_mono_ns() };
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	if (!cfg)
+		return -EIO;
+	err = mxg_map_each(m->pfx, sizeof(__u32), sizeof(struct mxg_pfx_val),
+			   net_count_cb, &c);
+	free(cfg);
+	return err;
+}
+
+static void stats_json(const __u64 *c, const struct net_stats *n,
+		       const struct ob_stats *o)
 {
 	struct mxg_json j;
 	__u64 passed, dropped;
@@ -217,13 +263,22 @@ static void stats_json(const __u64 *c, const struct ob_stats *o)
 	mxg_json_obj_end(&j);
 	mxg_json_u64(&j, "events_lost", c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
 	mxg_json_u64(&j, "src_fail", c[MXG_MISC_IDX(MXG_C_SRC_FAIL)]);
+	mxg_json_obj(&j, "networks");
+	mxg_json_u64(&j, "tracked", n->tracked);
+	mxg_json_u64(&j, "limited", n->limited);
+	mxg_json_obj(&j, "limited_by_service");
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++)
+		mxg_json_u64(&j, mxg_svc_name(s), n->svc_limited[s]);
+	mxg_json_obj_end(&j);
+	mxg_json_obj_end(&j);
 	ob_json(&j, o);
 	mxg_json_obj_end(&j);
 	mxg_json_done(&j);
 }
 
 /* One Prometheus sample per (service, verdict) and per non-mail reason. */
-static void stats_prometheus(const __u64 *c, const struct ob_stats *o)
+static void stats_prometheus(const __u64 *c, const struct net_stats *n,
+			     const struct ob_stats *o)
 {
 	unsigned s, r;
 
@@ -242,6 +297,14 @@ static void stats_prometheus(const __u64 *c, const struct ob_stats *o)
 	printf("# TYPE mxguard_events_lost_total counter\n");
 	printf("mxguard_events_lost_total %llu\n",
 	       (unsigned long long)c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
+	printf("# HELP mxguard_networks_tracked Network buckets in use (slots a network owns).\n");
+	printf("# TYPE mxguard_networks_tracked gauge\n");
+	printf("mxguard_networks_tracked %zu\n", n->tracked);
+	printf("# HELP mxguard_networks_limited Network buckets empty now: their network's new connections are refused.\n");
+	printf("# TYPE mxguard_networks_limited gauge\n");
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++)
+		printf("mxguard_networks_limited{service=\"%s\"} %zu\n", mxg_svc_name(s),
+		       n->svc_limited[s]);
 	if (o->have) {
 		mxo_prom_outbound(stdout, &o->out, 0);
 		mxo_prom_local(stdout, &o->local, 0);
@@ -249,8 +312,25 @@ static void stats_prometheus(const __u64 *c, const struct ob_stats *o)
 }
 
 /* Table of counters; with prev and dt > 0, per-second rates instead. */
+/* The table's line on the network buckets, when any is in use. */
+static void net_line(const struct net_stats *n)
+{
+	char by[128] = "";
+	size_t off = 0;
+	unsigned s;
+
+	if (!n->tracked)
+		return;
+	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX && off < sizeof(by); s++)
+		if (n->svc_limited[s])
+			off += snprintf(by + off, sizeof(by) - off, "%s%s %zu",
+					off ? ", " : ": ", mxg_svc_name(s), n->svc_limited[s]);
+	printf("networks: %zu buckets in use, %zu empty now%s (mxguard top --networks)\n",
+	       n->tracked, n->limited, by);
+}
+
 static void stats_table(const __u64 *c, const __u64 *prev, double dt,
-			const struct ob_stats *ob)
+			const struct net_stats *n, const struct ob_stats *ob)
 {
 	/* Same order as mail_reasons; "~" marks monitor-mode would-drops. */
 	static const char *head[NMAIL + 1] = { "SERVICE", "ADMIT", "LIMIT",
@@ -298,6 +378,7 @@ static void stats_table(const __u64 *c, const __u64 *prev, double dt,
 		printf("\nall frames: %s passed (%s not for a mail port), %s dropped; ~ = would drop (monitor)\n",
 		       p, o, d);
 	}
+	net_line(n);
 	if (c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)])
 		printf("events lost (ring buffer full): %llu\n",
 		       (unsigned long long)c[MXG_MISC_IDX(MXG_C_EVENTS_LOST)]);
@@ -311,20 +392,20 @@ enum { FMT_TABLE, FMT_JSON, FMT_PROM };
 
 /* One round; with prev (--watch) tables show per-second rates over dt. */
 static void stats_print(int fmt, const __u64 *c, const __u64 *prev, unsigned dt,
-			const struct ob_stats *o)
+			const struct net_stats *n, const struct ob_stats *o)
 {
 	char ts[32];
 
 	if (fmt == FMT_JSON) {
-		stats_json(c, o);
+		stats_json(c, n, o);
 	} else if (fmt == FMT_PROM) {
-		stats_prometheus(c, o);
+		stats_prometheus(c, n, o);
 	} else if (!prev) {
-		stats_table(c, NULL, 0, o);
+		stats_table(c, NULL, 0, n, o);
 	} else {
 		mxg_format_time(mxg_unix_s(), ts, sizeof(ts));
 		printf("\n%s  per second over the last %u s\n", ts, dt);
-		stats_table(c, prev, dt, o);
+		stats_table(c, prev, dt, n, o);
 	}
 	fflush(stdout);
 }
@@ -333,6 +414,7 @@ static int stats_watch(const struct mxg_maps *m, struct ob_stats *o, int fmt,
 		       unsigned watch, __u64 *cur)
 {
 	__u64 prev[MXG_NCOUNTERS];
+	struct net_stats n;
 	int err = 0;
 
 	signal(SIGINT, on_signal);
@@ -344,10 +426,12 @@ static int stats_watch(const struct mxg_maps *m, struct ob_stats *o, int fmt,
 			break;
 		err = mxg_stats_read(m, cur);
 		if (!err)
+			err = net_stats_read(m, &n);
+		if (!err)
 			err = ob_read(o);
 		if (err)
 			break;
-		stats_print(fmt, cur, prev, watch, o);
+		stats_print(fmt, cur, prev, watch, &n, o);
 	}
 	return err;
 }
@@ -363,6 +447,7 @@ static int do_stats(int argc, char **argv)
 	};
 	__u64 cur[MXG_NCOUNTERS];
 	int opt, err, json = 0, prom = 0, fmt;
+	struct net_stats n;
 	struct ob_stats o;
 	__u32 watch = 0;
 	const char *why;
@@ -394,9 +479,11 @@ static int do_stats(int argc, char **argv)
 	if (!err)
 		err = mxg_stats_read(&m, cur);
 	if (!err)
+		err = net_stats_read(&m, &n);
+	if (!err)
 		err = ob_read(&o);
 	if (!err && !watch)
-		stats_print(fmt, cur, NULL, 0, &o);
+		stats_print(fmt, cur, NULL, 0, &n, &o);
 	else if (!err)
 		err = stats_watch(&m, &o, fmt, watch, cur);
 	ob_close(&o);
@@ -434,7 +521,10 @@ const struct mxg_cmd mxg_cmd_stats = {
 	"cgroups tracked and limited now. Otherwise the output is as it always was.\n\n"
 	"Options:\n"
 	"  --json          {time, passed, dropped, counters{SERVICE{VERDICT: n}},\n"
-	"                  events_lost, src_fail, outbound, local}: outbound is\n"
+	"                  events_lost, src_fail, networks{tracked, limited,\n"
+	"                  limited_by_service{SERVICE: n}}, outbound, local}:\n"
+	"                  networks are the network buckets in use and those\n"
+	"                  empty now (refusing new connections); outbound is\n"
 	"                  'mxguard outbound --json' without time, destinations\n"
 	"                  and sources {interfaces, config, total, counters,\n"
 	"                  tracked, events_lost, rec_fail}; local is 'mxguard\n"
@@ -443,12 +533,14 @@ const struct mxg_cmd mxg_cmd_stats = {
 	"                  events_lost}; both null when the outbound programs\n"
 	"                  were never attached\n"
 	"  --prometheus    text exposition format (mxguard_packets_total{service,\n"
-	"                  verdict}), for node_exporter's textfile collector; with\n"
-	"                  the outbound side also mxguard_outbound_* and\n"
-	"                  mxguard_local_* as 'mxguard outbound --prometheus' and\n"
-	"                  'mxguard local --prometheus' print them, without the\n"
-	"                  per-destination, per-source, per-uid and per-cgroup\n"
-	"                  series (collect those from one place only)\n"
+	"                  verdict}; gauges mxguard_networks_tracked and\n"
+	"                  mxguard_networks_limited{service}), for node_exporter's\n"
+	"                  textfile collector; with the outbound side also\n"
+	"                  mxguard_outbound_* and mxguard_local_* as 'mxguard\n"
+	"                  outbound --prometheus' and 'mxguard local --prometheus'\n"
+	"                  print them, without the per-destination, per-source,\n"
+	"                  per-uid and per-cgroup series (collect those from one\n"
+	"                  place only)\n"
 	"  --watch N       repeat every N seconds; tables show per-second rates\n",
 	.run = do_stats,
 };

@@ -246,6 +246,16 @@ case_botnet__top_networks() {
 	mxg top --networks --by rate >/dev/null 2>&1
 	rc=$?
 	mxg_expect_eq botnet__top_networks_by_rate_refused 2 "$rc"
+	# Gauges to alert on: the botnet's two networks refuse now; the
+	# other networks and the partner's never ran dry.
+	j=$(mxg stats --json)
+	mxg_expect_eq botnet__stats_networks_limited "2 2" \
+		"$(mxg_jq '"\(.networks.limited) \(.networks.limited_by_service.smtp)"' "$j")"
+	out=$(mxg stats --prometheus)
+	mxg_expect_match botnet__prometheus_networks_limited \
+		'mxguard_networks_limited\{service="smtp"\} 2' "$out"
+	mxg_expect_match botnet__stats_table_networks_line \
+		'networks: [0-9]+ buckets in use, 2 empty now: smtp 2' "$(mxg stats)"
 }
 
 # ---- part 1b ----------------------------------------------------------------------
