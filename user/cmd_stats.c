@@ -1161,6 +1161,7 @@ static int do_report(int argc, char **argv)
 	{
 		static const char *head[] = { "SERVICE", "WOULD: LIMIT", "NETWORK", "BLOCK",
 					      "DROPPED: LIMIT", "NETWORK", "BLOCK", "LOCKDOWN" };
+		__u64 net_refused = 0;
 		char since[32];
 		struct mxg_table t;
 
@@ -1180,6 +1181,13 @@ static int do_report(int argc, char **argv)
 		}
 		mxg_table_print(&t, stdout);
 		mxg_table_free(&t);
+		for (s = 1; s < MXG_SVC_MAX; s++)
+			net_refused += cnt[MXG_COUNTER_IDX(s, MXG_R_PLIMIT_WOULD)] +
+				       cnt[MXG_COUNTER_IDX(s, MXG_R_PLIMIT)];
+		if (net_refused)
+			printf("\nNetworks whose bucket refused (or would refuse): 'mxguard top --networks'.\n"
+			       "A provider's MTA pool is a partner for the allowlist, or needs a wider\n"
+			       "network limit ('mxguard limit set SERVICE --prefix-rate/--prefix-burst').\n");
 	}
 	printf("\nAllowlist: %zu entries, %llu packets passed; refused sources in it: %zu%s\n",
 	       nallow, (unsigned long long)allow_hits, nrefused,

@@ -256,6 +256,8 @@ case_botnet__top_networks() {
 		'mxguard_networks_limited\{service="smtp"\} 2' "$out"
 	mxg_expect_match botnet__stats_table_networks_line \
 		'networks: [0-9]+ buckets in use, 2 empty now: smtp 2' "$(mxg stats)"
+	mxg_expect_match botnet__report_points_to_networks \
+		"Networks whose bucket refused.*top --networks" "$(mxg report)"
 }
 
 # ---- part 1b ----------------------------------------------------------------------
