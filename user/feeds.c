@@ -35,14 +35,16 @@ int mxg_list_check(const char *name, const struct mxg_list *l,
 		char cs[MXG_CIDR_STRLEN], as[MXG_CIDR_STRLEN];
 		unsigned min = e->cidr.v4 ? MXG_BLOCK_MIN_V4 : MXG_BLOCK_MIN_V6;
 
-		mxg_cidr_format(&e->cidr, cs, sizeof(cs));
+		/* Formatted only for a message: a million entries pass here. */
 		if (!force && mxg_cidr_user_plen(&e->cidr) < min) {
+			mxg_cidr_format(&e->cidr, cs, sizeof(cs));
 			mxg_err("%s:%u: %s is broader than /%u; nothing from this file was applied (--force to allow)",
 				name, e->line, cs, min);
 			return -EINVAL;
 		}
 		if (!mxg_allow_overlap(allow, nallow, &e->cidr, &hit))
 			continue;
+		mxg_cidr_format(&e->cidr, cs, sizeof(cs));
 		mxg_cidr_format(&hit->cidr, as, sizeof(as));
 		if (!force) {
 			mxg_err("%s:%u: %s overlaps allowlisted %s (%s); nothing from this file was applied (--force to load it, the allowlist still wins)",
