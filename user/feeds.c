@@ -228,6 +228,7 @@ int mxg_allow_apply(const struct mxg_maps *m, const struct mxg_list *l,
 	int err = 0;
 
 	for (i = 0; i < l->n && !err; i++) {
+		const char *note = mxg_list_note(l, &l->v[i]);
 		struct mxg_allow_val v;
 
 		if (mxg_allow_get(m, &l->v[i].cidr, &v)) {
@@ -235,8 +236,7 @@ int mxg_allow_apply(const struct mxg_maps *m, const struct mxg_list *l,
 			v.added_s = mxg_unix_s();
 		}
 		memset(v.comment, 0, sizeof(v.comment));
-		snprintf(v.comment, sizeof(v.comment), "%s",
-			 l->v[i].note[0] ? l->v[i].note : def ? def : "");
+		snprintf(v.comment, sizeof(v.comment), "%s", *note ? note : def ? def : "");
 		err = mxg_allow_put(m, &l->v[i].cidr, &v);
 	}
 	return err;

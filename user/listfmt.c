@@ -91,20 +91,44 @@ static void trim(const char **s, const char **e)
 		(*e)--;
 }
 
-/* Copy a trimmed note, cut to fit without splitting a UTF-8 sequence. */
-static void copy_note(char *dst, const char *s, const char *e)
+/* Append a trimmed note to l's notes, cut to fit MXG_LIST_NOTE_LEN without
+ * splitting a UTF-8 sequence; *off its offset (0 for an empty note). */
+static int add_note(struct mxg_list *l, const char *s, const char *e, __u32 *off)
 {
-	size_t n;
+	size_t n, need;
 
 	trim(&s, &e);
 	n = e - s;
+	*off = 0;
+	if (!n)
+		return 0;
 	if (n > MXG_LIST_NOTE_LEN - 1) {
 		n = MXG_LIST_NOTE_LEN - 1;
 		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
 			n--;
 	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
+	need = (l->notes_len ? l->notes_len : 1) + n + 1;
+	if (need > UINT32_MAX)
+		return -E2BIG;
+	if (need > l->notes_cap) {
+		size_t cap = l->notes_cap ? l->notes_cap : 4096;
+		char *v;
+
+		while (cap < need)
+			cap *= 2;
+		v = realloc(l->notes, cap);
+		if (!v)
+			return -ENOMEM;
+		l->notes = v;
+		l->notes_cap = cap;
+	}
+	if (!l->notes_len)
+		l->notes[l->notes_len++] = '\0'; /* offset 0: no note */
+	*off = (__u32)l->notes_len;
+	memcpy(l->notes + l->notes_len, s, n);
+	l->notes[l->notes_len + n] = '\0';
+	l->notes_len += n + 1;
+	return 0;
 }
 
 static inline __u32 cidr_hash(const struct mxg_cidr *c)
@@ -182,13 +206,16 @@ static int add_entry(struct parser *p, const struct mxg_cidr *c,
 		if (ret)
 			return ret;
 	}
-	ent = &l->v[l->n++];
-	/* whole entry zeroed: no stale bytes after the note reach a map */
-	memset(ent, 0, sizeof(*ent));
+	ent = &l->v[l->n];
 	ent->cidr = *c;
 	ent->line = p->line;
-	if (note)
-		copy_note(ent->note, note, note_end);
+	ent->note = 0;
+	if (note) {
+		ret = add_note(l, note, note_end, &ent->note);
+		if (ret)
+			return ret;
+	}
+	l->n++;
 	return 0;
 }
 
@@ -622,5 +649,6 @@ void mxg_list_free(struct mxg_list *l)
 	if (!l)
 		return;
 	free(l->v);
+	free(l->notes);
 	memset(l, 0, sizeof(*l));
 }

@@ -9,20 +9,33 @@
 #include <stddef.h>
 #include "addr.h"
 
-#define MXG_LIST_NOTE_LEN 64
+#define MXG_LIST_NOTE_LEN 64 /* a note is cut to this, its NUL included */
 
+/* 28 bytes: a million-line feed is read into 28 MB. Notes are few (DROP's
+ * "SBL123456", an allowlist's comments) and live apart, in l->notes. */
 struct mxg_list_entry {
 	struct mxg_cidr cidr;
-	char note[MXG_LIST_NOTE_LEN]; /* trailing comment ("SBL123456"), or "" */
 	unsigned line;                /* 1-based line it came from */
+	__u32 note;                   /* offset of its trailing comment in the
+				       * list's notes; 0: none (mxg_list_note) */
 };
 
 struct mxg_list {
 	struct mxg_list_entry *v;
 	size_t n, cap;
+	char *notes;                  /* NUL-terminated notes, one after another;
+				       * offset 0 is "" */
+	size_t notes_len, notes_cap;
 	int format;                   /* enum mxg_list_format */
 	int gzip;                     /* 1 if the input was gzip */
 };
+
+/* The trailing comment of entry e of list l ("SBL123456"), or "". */
+static inline const char *mxg_list_note(const struct mxg_list *l,
+					const struct mxg_list_entry *e)
+{
+	return l->notes && e->note ? l->notes + e->note : "";
+}
 
 enum mxg_list_format {
 	MXG_LIST_PLAIN = 0,  /* one CIDR per line, # and ; comments */

@@ -36,7 +36,7 @@ static const char *ent(const struct mxg_list *l, size_t i)
 	if (i >= l->n)
 		return "(none)";
 	mxg_cidr_format(&l->v[i].cidr, cidr, sizeof(cidr));
-	snprintf(buf, sizeof(buf), "%s|%s", cidr, l->v[i].note);
+	snprintf(buf, sizeof(buf), "%s|%s", cidr, mxg_list_note(l, &l->v[i]));
 	return buf;
 }
 
@@ -234,9 +234,9 @@ static void t_plain_note_truncated(const char *c)
 
 	CHECK_EQ(nm(c, "rc"), 0, parse_str(in, &l, &e));
 	CHECK_EQ(nm(c, "n"), 2, l.n);
-	CHECK_STR(nm(c, "ascii cut to 63 bytes"), want, l.n ? l.v[0].note : NULL);
+	CHECK_STR(nm(c, "ascii cut to 63 bytes"), want, l.n ? mxg_list_note(&l, &l.v[0]) : NULL);
 	CHECK_EQ(nm(c, "utf8 cut on a character"), 62,
-		 l.n > 1 ? strlen(l.v[1].note) : 0);
+		 l.n > 1 ? strlen(mxg_list_note(&l, &l.v[1])) : 0);
 	mxg_list_free(&l);
 }
 
