@@ -167,6 +167,40 @@ static int parse_range(struct parse *p, const char *v, __u32 min, __u32 max,
 	return err ? -EINVAL : 0;
 }
 
+/* A rate, a burst or a prefix length into *out, and *set once it parsed. */
+static int set_rate(struct parse *p, const char *v, __u32 *n, __u32 *per_s,
+		    bool *set)
+{
+	if (mxg_parse_rate(v, n, per_s, &p->why))
+		return -EINVAL;
+	*set = true;
+	return 0;
+}
+
+static int set_burst(struct parse *p, const char *v, __u32 *out, bool *set)
+{
+	if (parse_range(p, v, 1, BURST_MAX, out))
+		return -EINVAL;
+	*set = true;
+	return 0;
+}
+
+static int set_plen(struct parse *p, const char *v, __u32 max, __u32 *out,
+		    bool *set)
+{
+	const char *reason;
+	int err = mxg_parse_plen(v, max, out, &reason);
+
+	if (err == -ERANGE)
+		return why(p, "%s (1-%u)", reason, max);
+	if (err) {
+		p->why = reason;
+		return -EINVAL;
+	}
+	*set = true;
+	return 0;
+}
+
 /* ---- [mxguard] ---------------------------------------------------------- */
 
 static int k_mode(struct parse *p, struct sect *s, const char *v)
@@ -242,26 +276,14 @@ static int k_xdp_mode(struct parse *p, struct sect *s, const char *v)
 
 static int k_prefix_v4(struct parse *p, struct sect *s, const char *v)
 {
-	__u32 n;
-
 	(void)s;
-	if (parse_range(p, v, 1, 32, &n))
-		return -EINVAL;
-	p->c->v4_prefix = n;
-	p->c->v4_prefix_set = true;
-	return 0;
+	return set_plen(p, v, 32, &p->c->v4_prefix, &p->c->v4_prefix_set);
 }
 
 static int k_prefix_v6(struct parse *p, struct sect *s, const char *v)
 {
-	__u32 n;
-
 	(void)s;
-	if (parse_range(p, v, 1, 128, &n))
-		return -EINVAL;
-	p->c->v6_prefix = n;
-	p->c->v6_prefix_set = true;
-	return 0;
+	return set_plen(p, v, 128, &p->c->v6_prefix, &p->c->v6_prefix_set);
 }
 
 static int k_state_dir(struct parse *p, struct sect *s, const char *v)
@@ -285,72 +307,42 @@ static int k_rate(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
 
-	if (mxg_parse_rate(v, &l->rate_n, &l->per_s, &p->why))
-		return -EINVAL;
-	l->rate_set = true;
-	return 0;
+	return set_rate(p, v, &l->rate_n, &l->per_s, &l->rate_set);
 }
 
 static int k_burst(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
 
-	if (parse_range(p, v, 1, BURST_MAX, &l->burst))
-		return -EINVAL;
-	l->burst_set = true;
-	return 0;
+	return set_burst(p, v, &l->burst, &l->burst_set);
 }
 
 static int k_prefix_rate(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
 
-	if (mxg_parse_rate(v, &l->prate_n, &l->pper_s, &p->why))
-		return -EINVAL;
-	l->prate_set = true;
-	return 0;
+	return set_rate(p, v, &l->prate_n, &l->pper_s, &l->prate_set);
 }
 
 static int k_prefix_burst(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
 
-	if (parse_range(p, v, 1, BURST_MAX, &l->pburst))
-		return -EINVAL;
-	l->pburst_set = true;
-	return 0;
-}
-
-static int parse_plen(struct parse *p, const char *v, __u32 max, __u32 *out)
-{
-	const char *reason;
-	int err = mxg_parse_plen(v, max, out, &reason);
-
-	if (err == -ERANGE)
-		return why(p, "%s (1-%u)", reason, max);
-	if (err)
-		p->why = reason;
-	return err ? -EINVAL : 0;
+	return set_burst(p, v, &l->pburst, &l->pburst_set);
 }
 
 static int k_net_v4(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
 
-	if (parse_plen(p, v, 32, &l->len4))
-		return -EINVAL;
-	l->len4_set = true;
-	return 0;
+	return set_plen(p, v, 32, &l->len4, &l->len4_set);
 }
 
 static int k_net_v6(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
 
-	if (parse_plen(p, v, 128, &l->len6))
-		return -EINVAL;
-	l->len6_set = true;
-	return 0;
+	return set_plen(p, v, 128, &l->len6, &l->len6_set);
 }
 
 static int k_ports(struct parse *p, struct sect *s, const char *v)
