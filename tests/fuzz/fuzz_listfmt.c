@@ -71,8 +71,13 @@ static void check_ok(const struct mxg_list *l, size_t lines)
 
 		if (!e->line || e->line > lines || (i && e->line <= e[-1].line))
 			die("entry line numbers not increasing", NULL);
-		if (strnlen(e->note, MXG_LIST_NOTE_LEN) >= MXG_LIST_NOTE_LEN)
-			die("note not NUL-terminated", NULL);
+		if (e->note && (!l->notes || e->note >= l->notes_len))
+			die("note offset past the notes", NULL);
+		if (e->note && strnlen(l->notes + e->note, l->notes_len - e->note) >=
+			       l->notes_len - e->note)
+			die("note not NUL-terminated within the notes", NULL);
+		if (strlen(mxg_list_note(l, e)) >= MXG_LIST_NOTE_LEN)
+			die("note longer than MXG_LIST_NOTE_LEN", NULL);
 		mxg_cidr_format(&e->cidr, text, sizeof(text));
 		if (mxg_cidr_parse(text, &again, NULL) ||
 		    !same_cidr(&again, &e->cidr))
@@ -147,7 +152,7 @@ static void check_same(int r1, const struct mxg_list *a,
 	for (i = 0; i < a->n; i++)
 		if (!same_cidr(&a->v[i].cidr, &b->v[i].cidr) ||
 		    a->v[i].line != b->v[i].line ||
-		    strcmp(a->v[i].note, b->v[i].note))
+		    strcmp(mxg_list_note(a, &a->v[i]), mxg_list_note(b, &b->v[i])))
 			die("read and parse disagree on an entry", eb);
 }
 
