@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # mxguard in action, in a throw-away sandbox of two network namespaces: a
-# mail server under an SMTP/POP3 flood from several addresses, a partner MX
-# on the allowlist, a blocklisted address and a few ordinary users. Prints
+# mail server under an SMTP/POP3 flood from several addresses, a botnet
+# spread over one network, a partner MX on the allowlist, a blocklisted
+# address and a few ordinary users. Prints
 # what mxguard saw and a short account of it; removes everything on exit.
 # Usage: tools/demo.sh   (root; run by `make demo`; under a minute)
 set -u
@@ -15,6 +16,12 @@ PARTNER=198.18.0.77
 BLOCKED=198.18.0.66
 USERS=(198.18.0.21 198.18.0.22 198.18.0.23 2001:db8:5::21)
 FLOOD_N=80 FLOOD_RATE=40
+# A botnet on submission: 16 addresses, four in each /24 of one /22, each
+# within its own limit; submission's networks are /22 here.
+BOT_NET=198.18.40.0/22
+BOTS=()
+for i in 0 1 2 3; do for j in 10 11 12 13; do BOTS+=("198.18.4$i.$j"); done; done
+BOT_N=3
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -43,17 +50,20 @@ total() {
 }
 
 main() {
-	local i a names_att=() names_usr=()
+	local i a names_att=() names_usr=() names_bot=()
 
 	mxg_require_mxguard
 	mxg_sandbox_up
-	mxg_client_addr "${ATTACKERS[@]}" "$POP_ATTACKER" "$PARTNER" "$BLOCKED" "${USERS[@]}"
+	mxg_client_addr "${ATTACKERS[@]}" "$POP_ATTACKER" "$PARTNER" "$BLOCKED" "${USERS[@]}" \
+		"${BOTS[@]}"
+	mxg_ip "$MXG_SRV" -4 route add "$BOT_NET" dev "$MXG_SRV_IF"
 	mxg_server_start 25,110,587 60
 
 	say "A mail server (namespace $MXG_SRV, $MXG_SRV4 / $MXG_SRV6) behind interface $MXG_SRV_IF"
 	run attach "$MXG_SRV_IF" --mode auto
 	run limit set smtp --rate 30/min --burst 5
 	run limit set pop3 --rate 10/min --burst 3
+	run limit set submission --prefix-v4 /22 --prefix-rate 30/min --prefix-burst 10
 	run allow add "$PARTNER" --comment "partner MX"
 	run block add "$BLOCKED" --reason "known spam source"
 
@@ -63,6 +73,7 @@ main() {
 	echo "  partner MX $PARTNER: 100 SMTP connections at $FLOOD_RATE/s"
 	echo "  blocklisted $BLOCKED: 20 SMTP connections"
 	echo "  ${#USERS[@]} ordinary users: 3 connections each (SMTP submission, POP3)"
+	echo "  a botnet of ${#BOTS[@]} addresses in $BOT_NET: $BOT_N submission connections each"
 	for i in "${!ATTACKERS[@]}"; do
 		a=${ATTACKERS[$i]}
 		mxg_connect_bg "att$i" "$a" "$(dst_for "$a")" 25 "$FLOOD_N" "$FLOOD_RATE"
@@ -77,14 +88,20 @@ main() {
 		mxg_connect_bg "usrpop$i" "$a" "$(dst_for "$a")" 110 1 1
 		names_usr+=("usr$i" "usrpop$i")
 	done
+	for i in "${!BOTS[@]}"; do
+		mxg_connect_bg "bot$i" "${BOTS[$i]}" "$MXG_SRV4" 587 "$BOT_N" 1
+		names_bot+=("bot$i")
+	done
 	mxg_wait_all
 
 	say "What mxguard counted"
 	run stats
 	say "Top sources"
 	run top -n 10
+	say "Top networks (a botnet within every per-source limit shows here)"
+	run top --networks -n 5
 
-	local att_n att_ok pop_ok part_ok blk_ok usr_n usr_ok
+	local att_n att_ok pop_ok part_ok blk_ok usr_n usr_ok bot_n bot_ok
 	att_n=$(total attempts "${names_att[@]}")
 	att_ok=$(total ok "${names_att[@]}")
 	pop_ok=$(total ok pop)
@@ -92,6 +109,8 @@ main() {
 	blk_ok=$(total ok blocked)
 	usr_n=$(total attempts "${names_usr[@]}")
 	usr_ok=$(total ok "${names_usr[@]}")
+	bot_n=$(total attempts "${names_bot[@]}")
+	bot_ok=$(total ok "${names_bot[@]}")
 
 	say "What happened"
 	cat <<EOF
@@ -101,6 +120,9 @@ main() {
     before the kernel's TCP stack or the MTA saw them. The IPv6 attacker
     is tracked by its /64 (2001:db8:bad::): new addresses in it buy nothing.
   POP3 guessing: $POP_ATTACKER got $pop_ok of 60 connections (10/min, burst 3).
+  Botnet: ${#BOTS[@]} addresses in $BOT_NET, each within its own limit, got
+    $bot_ok of $bot_n: their network's bucket (10 at once, then 30/min) held
+    them as one. No source of it is 'limited' in top; top --networks shows it.
   Partner MX $PARTNER: $part_ok of 100 connections, none limited: the
     allowlist wins over limits, blocks and lockdown.
   Blocklisted $BLOCKED: $blk_ok of 20 connections.
