@@ -18,6 +18,10 @@ extern const struct mxg_default_limit mxg_default_limits[MXG_SVC_MAX];
 #define MXG_DEFAULT_V4_PFX 24     /* prefix bucket */
 #define MXG_DEFAULT_V6_PFX 48
 #define MXG_DEFAULT_PFX_FACTOR 10 /* prefix limit = 10 x source limit */
+/* The widest network a bucket may cover: wider ones lump unrelated senders
+ * together, and "--prefix-v4 2" is a typo for 22, not a policy. */
+#define MXG_NET_MIN_V4 8
+#define MXG_NET_MIN_V6 16
 
 /* Fill *c with magic, ABI, enforce mode, default limits, default ports and
  * the default source key prefixes. */
@@ -31,8 +35,8 @@ void mxg_cfg_set_limit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
 void mxg_cfg_set_plimit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,
 			__u32 burst);
 
-/* The prefix lengths of a service's network bucket (IPv4 1..32, IPv6
- * 1..128) and the masks the program applies. */
+/* The prefix lengths of a service's network bucket (IPv4 MXG_NET_MIN_V4..32,
+ * IPv6 MXG_NET_MIN_V6..128) and the masks the program applies. */
 void mxg_cfg_set_net(struct mxg_cfg *c, unsigned svc, unsigned v4, unsigned v6);
 
 /* The lengths reported as v4_network_prefix and v6_network_prefix, the

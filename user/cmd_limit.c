@@ -87,12 +87,12 @@ static int limit_set(int argc, char **argv)
 	if (!rate && !burst && !prate && !pburst && !len4 && !len6)
 		return mxg_usage(&mxg_cmd_limit,
 				 "give --rate, --burst, --prefix-rate, --prefix-burst, --prefix-v4 or --prefix-v6");
-	if (len4 && mxg_parse_plen(len4, 32, &l4, &why))
-		return mxg_usage(&mxg_cmd_limit, "invalid IPv4 network prefix '%s': %s (1-32)",
-				 len4, why);
-	if (len6 && mxg_parse_plen(len6, 128, &l6, &why))
-		return mxg_usage(&mxg_cmd_limit, "invalid IPv6 network prefix '%s': %s (1-128)",
-				 len6, why);
+	if (len4 && mxg_parse_plen(len4, MXG_NET_MIN_V4, 32, &l4, &why))
+		return mxg_usage(&mxg_cmd_limit, "invalid IPv4 network prefix '%s': %s (%u-32)",
+				 len4, why, MXG_NET_MIN_V4);
+	if (len6 && mxg_parse_plen(len6, MXG_NET_MIN_V6, 128, &l6, &why))
+		return mxg_usage(&mxg_cmd_limit, "invalid IPv6 network prefix '%s': %s (%u-128)",
+				 len6, why, MXG_NET_MIN_V6);
 	if (prate && mxg_parse_rate(prate, &pn, &pper_s, &why))
 		return mxg_usage(&mxg_cmd_limit, "invalid prefix rate '%s': %s", prate, why);
 	if (pburst && mxg_parse_u32(pburst, 1, MXG_BURST_MAX, &pb, &why))
@@ -293,7 +293,7 @@ const struct mxg_cmd mxg_cmd_limit = {
 	"                  the same for the network bucket\n"
 	"  --prefix-v4 LEN, --prefix-v6 LEN\n"
 	"                  the network: sources whose first LEN bits agree\n"
-	"                  (IPv4 1-32, IPv6 1-128; \"22\" or \"/22\")\n\n"
+	"                  (IPv4 8-32, IPv6 16-128; \"22\" or \"/22\")\n\n"
 	"Options of show:\n"
 	"  --json          mode, v4_prefix, v6_prefix, v4_network_prefix and\n"
 	"                  v6_network_prefix (smtp's network lengths), and\n"

@@ -185,14 +185,14 @@ static int set_burst(struct parse *p, const char *v, __u32 *out, bool *set)
 	return 0;
 }
 
-static int set_plen(struct parse *p, const char *v, __u32 max, __u32 *out,
-		    bool *set)
+static int set_plen(struct parse *p, const char *v, __u32 min, __u32 max,
+		    __u32 *out, bool *set)
 {
 	const char *reason;
-	int err = mxg_parse_plen(v, max, out, &reason);
+	int err = mxg_parse_plen(v, min, max, out, &reason);
 
 	if (err == -ERANGE)
-		return why(p, "%s (1-%u)", reason, max);
+		return why(p, "%s (%u-%u)", reason, min, max);
 	if (err) {
 		p->why = reason;
 		return -EINVAL;
@@ -277,13 +277,13 @@ static int k_xdp_mode(struct parse *p, struct sect *s, const char *v)
 static int k_prefix_v4(struct parse *p, struct sect *s, const char *v)
 {
 	(void)s;
-	return set_plen(p, v, 32, &p->c->v4_prefix, &p->c->v4_prefix_set);
+	return set_plen(p, v, 1, 32, &p->c->v4_prefix, &p->c->v4_prefix_set);
 }
 
 static int k_prefix_v6(struct parse *p, struct sect *s, const char *v)
 {
 	(void)s;
-	return set_plen(p, v, 128, &p->c->v6_prefix, &p->c->v6_prefix_set);
+	return set_plen(p, v, 1, 128, &p->c->v6_prefix, &p->c->v6_prefix_set);
 }
 
 static int k_state_dir(struct parse *p, struct sect *s, const char *v)
@@ -335,14 +335,14 @@ static int k_net_v4(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
 
-	return set_plen(p, v, 32, &l->len4, &l->len4_set);
+	return set_plen(p, v, MXG_NET_MIN_V4, 32, &l->len4, &l->len4_set);
 }
 
 static int k_net_v6(struct parse *p, struct sect *s, const char *v)
 {
 	struct mxg_config_limit *l = &p->c->limit[s->idx];
 
-	return set_plen(p, v, 128, &l->len6, &l->len6_set);
+	return set_plen(p, v, MXG_NET_MIN_V6, 128, &l->len6, &l->len6_set);
 }
 
 static int k_ports(struct parse *p, struct sect *s, const char *v)

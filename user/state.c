@@ -304,13 +304,14 @@ static __u64 jnum(struct json_object *o, const char *k, int *present)
 	return 0;
 }
 
-/* A prefix length saved under k, 1..max; dflt when absent or out of range. */
-static unsigned net_len(struct json_object *o, const char *k, unsigned max,
-			unsigned dflt)
+/* A network length saved under k, min..max; dflt when absent or out of
+ * range. */
+static unsigned net_len(struct json_object *o, const char *k, unsigned min,
+			unsigned max, unsigned dflt)
 {
 	__u64 n = jnum(o, k, NULL);
 
-	return n >= 1 && n <= max ? (unsigned)n : dflt;
+	return n >= min && n <= max ? (unsigned)n : dflt;
 }
 
 static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
@@ -334,8 +335,8 @@ static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
 	/* The one pair of network lengths of older state files, for every
 	 * service; a service's own lengths, where saved, replace it. */
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++)
-		mxg_cfg_set_net(c, s, net_len(o, "v4_network_prefix", 32, c->net[s].len4),
-				net_len(o, "v6_network_prefix", 128, c->net[s].len6));
+		mxg_cfg_set_net(c, s, net_len(o, "v4_network_prefix", MXG_NET_MIN_V4, 32, c->net[s].len4),
+				net_len(o, "v6_network_prefix", MXG_NET_MIN_V6, 128, c->net[s].len6));
 	if (json_object_object_get_ex(o, "limits", &lims)) {
 		for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 			if (!json_object_object_get_ex(lims, mxg_svc_name(s), &l))
@@ -345,8 +346,8 @@ static int restore_cfg(const struct mxg_maps *m, struct json_object *o)
 			mxg_cfg_set_plimit(c, s, jnum(l, "prefix_rate_n", NULL),
 					   jnum(l, "prefix_per_s", NULL),
 					   jnum(l, "prefix_burst", NULL));
-			mxg_cfg_set_net(c, s, net_len(l, "prefix_v4", 32, c->net[s].len4),
-					net_len(l, "prefix_v6", 128, c->net[s].len6));
+			mxg_cfg_set_net(c, s, net_len(l, "prefix_v4", MXG_NET_MIN_V4, 32, c->net[s].len4),
+					net_len(l, "prefix_v6", MXG_NET_MIN_V6, 128, c->net[s].len6));
 			if (!json_object_object_get_ex(l, "ports", &ports) ||
 			    !json_object_is_type(ports, json_type_array))
 				continue;

@@ -124,9 +124,10 @@ int mxg_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out,
 	return 0;
 }
 
-int mxg_parse_plen(const char *s, __u32 max, __u32 *out, const char **why)
+int mxg_parse_plen(const char *s, __u32 min, __u32 max, __u32 *out,
+		   const char **why)
 {
-	return mxg_parse_u32(s && *s == '/' ? s + 1 : s, 1, max, out, why);
+	return mxg_parse_u32(s && *s == '/' ? s + 1 : s, min, max, out, why);
 }
 
 int mxg_parse_rate(const char *s, __u32 *n, __u32 *per_s, const char **why)

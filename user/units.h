@@ -20,8 +20,9 @@ int mxg_parse_rate(const char *s, __u32 *n, __u32 *per_s, const char **why);
 int mxg_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out,
 		  const char **why);
 
-/* A prefix length, "24" or "/24", within [1, max]. */
-int mxg_parse_plen(const char *s, __u32 max, __u32 *out, const char **why);
+/* A prefix length, "24" or "/24", within [min, max]. */
+int mxg_parse_plen(const char *s, __u32 min, __u32 max, __u32 *out,
+		   const char **why);
 
 /* "1h30m", "45s", "2d3h": the largest two units, for tables. */
 void mxg_format_duration(__u64 secs, char *buf, size_t len);

@@ -270,7 +270,11 @@ case_wide__policy() {
 	mxg limit set smtp --prefix-v4 33 >/dev/null 2>"$MXG_TMP/bad.err"
 	rc=$?
 	mxg_expect_eq wide__bad_length_exit_2 2 "$rc"
-	mxg_expect_match wide__bad_length_named "'33'.*1-32" "$(cat "$MXG_TMP/bad.err")"
+	mxg_expect_match wide__bad_length_named "'33'.*8-32" "$(cat "$MXG_TMP/bad.err")"
+	mxg limit set smtp --prefix-v4 2 >/dev/null 2>"$MXG_TMP/bad.err"
+	rc=$?
+	mxg_expect_eq wide__too_wide_exit_2 2 "$rc"
+	mxg_expect_match wide__too_wide_named "'2'.*8-32" "$(cat "$MXG_TMP/bad.err")"
 	j=$(mxg limit show --json)
 	mxg_expect_eq wide__show_v4 22 "$(mxg_jq .limits.submission.prefix_v4 "$j")"
 	mxg_expect_eq wide__show_v6 40 "$(mxg_jq .limits.submission.prefix_v6 "$j")"

@@ -273,22 +273,24 @@ static void u32__rejects_bad_inputs(const char *c)
 		 mxg_parse_u32(NULL, 0, 10, &v, NULL));
 }
 
-/* A prefix length with or without its slash, 1..max; nothing else. */
+/* A prefix length with or without its slash, min..max; nothing else. */
 static void plen__slash_optional_within_range(const char *c)
 {
 	static const struct {
 		const char *in;
-		__u32 max;
+		__u32 min, max;
 		int err;
 		__u32 want;
 	} t[] = {
-		{ "24", 32, 0, 24 }, { "/24", 32, 0, 24 }, { "1", 32, 0, 1 },
-		{ "/32", 32, 0, 32 }, { "128", 128, 0, 128 }, { "/48", 128, 0, 48 },
-		{ "0", 32, -ERANGE, 0 }, { "/0", 128, -ERANGE, 0 },
-		{ "33", 32, -ERANGE, 0 }, { "/129", 128, -ERANGE, 0 },
-		{ "", 32, -EINVAL, 0 }, { "/", 32, -EINVAL, 0 },
-		{ "//24", 32, -EINVAL, 0 }, { "24/", 32, -EINVAL, 0 },
-		{ "198.18.0.0/24", 32, -EINVAL, 0 }, { " /24", 32, -EINVAL, 0 },
+		{ "24", 1, 32, 0, 24 }, { "/24", 1, 32, 0, 24 }, { "1", 1, 32, 0, 1 },
+		{ "/32", 1, 32, 0, 32 }, { "128", 1, 128, 0, 128 }, { "/48", 1, 128, 0, 48 },
+		{ "0", 1, 32, -ERANGE, 0 }, { "/0", 1, 128, -ERANGE, 0 },
+		{ "33", 1, 32, -ERANGE, 0 }, { "/129", 1, 128, -ERANGE, 0 },
+		{ "/8", 8, 32, 0, 8 }, { "7", 8, 32, -ERANGE, 0 },
+		{ "/15", 16, 128, -ERANGE, 0 },
+		{ "", 1, 32, -EINVAL, 0 }, { "/", 1, 32, -EINVAL, 0 },
+		{ "//24", 1, 32, -EINVAL, 0 }, { "24/", 1, 32, -EINVAL, 0 },
+		{ "198.18.0.0/24", 1, 32, -EINVAL, 0 }, { " /24", 1, 32, -EINVAL, 0 },
 	};
 	const char *why;
 	unsigned i;
@@ -298,7 +300,7 @@ static void plen__slash_optional_within_range(const char *c)
 		why = NULL;
 		v = 12345;
 		CHECK_EQ(name(c, t[i].in, ".ret"), t[i].err,
-			 mxg_parse_plen(t[i].in, t[i].max, &v, &why));
+			 mxg_parse_plen(t[i].in, t[i].min, t[i].max, &v, &why));
 		CHECK_EQ(name(c, t[i].in, ".value"), t[i].err ? 12345 : t[i].want, v);
 		CHECK(name(c, t[i].in, ".why"), t[i].err ? why != NULL : why == NULL);
 	}
