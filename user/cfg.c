@@ -58,12 +58,14 @@ void mxg_cfg_set_net(struct mxg_cfg *c, unsigned svc, unsigned v4, unsigned v6)
 	mxg_addr_mask(&n->mask6, v6);
 }
 
-void mxg_cfg_net_of(const struct mxg_cfg *c, unsigned svc, const union mxg_addr *a,
-		    union mxg_addr *net)
+unsigned mxg_cfg_net_of(const struct mxg_cfg *c, unsigned svc,
+			const union mxg_addr *a, union mxg_addr *net)
 {
 	const struct mxg_net *n = &c->net[svc < MXG_SVC_MAX ? svc : 0];
+	int v4 = mxg_addr_is_v4(a);
 
-	mxg_addr_and(net, a, mxg_addr_is_v4(a) ? &n->mask4 : &n->mask6);
+	mxg_addr_and(net, a, v4 ? &n->mask4 : &n->mask6);
+	return v4 ? n->len4 : n->len6;
 }
 
 void mxg_cfg_set_plimit(struct mxg_cfg *c, unsigned svc, __u32 n, __u32 per_s,

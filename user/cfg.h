@@ -46,9 +46,10 @@ static inline const struct mxg_net *mxg_cfg_net0(const struct mxg_cfg *c)
 	return &c->net[MXG_SVC_SMTP];
 }
 
-/* The network of address a on service svc (a masked to its length). */
-void mxg_cfg_net_of(const struct mxg_cfg *c, unsigned svc, const union mxg_addr *a,
-		    union mxg_addr *net);
+/* The network of address a on service svc: a masked to the service's
+ * length of a's family, which is returned (IPv4 8-32, IPv6 16-128). */
+unsigned mxg_cfg_net_of(const struct mxg_cfg *c, unsigned svc,
+			const union mxg_addr *a, union mxg_addr *net);
 
 /* Set the source key prefix lengths (IPv4 0..32, IPv6 0..128). */
 void mxg_cfg_set_prefixes(struct mxg_cfg *c, unsigned v4, unsigned v6);

@@ -209,8 +209,7 @@ static int do_check(int argc, char **argv)
 		char tb[16], bb[16], sb[16], db[16], pb[32], vb[48];
 		char nb[MXG_CIDR_STRLEN];
 		const char *cells[8] = { mxg_svc_name(s), tb, bb, sb, db, nb, pb, vb };
-		const struct mxg_net *n = &c->net[s];
-		struct mxg_cidr net = { .v4 = v4, .plen = v4 ? 96 + n->len4 : n->len6 };
+		struct mxg_cidr net = { .v4 = v4 };
 		struct mxg_pfx_val pv;
 		struct mxg_pen_val pen;
 		__u32 tokens, ptokens;
@@ -223,7 +222,7 @@ static int do_check(int argc, char **argv)
 			if (!bpf_map_lookup_elem(m.pen, &key, &pen))
 				v.tat_ns = pen.tat_ns;
 		}
-		mxg_cfg_net_of(c, s, &a, &net.addr);
+		net.plen = (v4 ? 96 : 0) + mxg_cfg_net_of(c, s, &a, &net.addr);
 		mxg_cidr_format(&net, nb, sizeof(nb));
 		if (mxg_pfx_get(&m, c, &a, s, now, &pv) < 0)
 			memset(&pv, 0, sizeof(pv));

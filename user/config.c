@@ -1093,9 +1093,7 @@ void mxg_config_apply(const struct mxg_config *c, struct mxg_cfg *slot)
 				     c->v6_prefix_set ? c->v6_prefix : slot->v6_prefix);
 	for (s = MXG_SVC_NONE + 1; s < MXG_SVC_MAX; s++) {
 		const struct mxg_config_limit *l = &c->limit[s];
-		const struct mxg_limit *cur = &slot->limit[s];
-
-		const struct mxg_limit *pcur = &slot->plimit[s];
+		const struct mxg_limit *cur = &slot->limit[s], *pcur = &slot->plimit[s];
 		const struct mxg_net *ncur = &slot->net[s];
 
 		if (l->ports_set)

@@ -249,24 +249,38 @@ static void note_key(struct mxg_lists *l, int list, const struct mxg_lpm_key *k)
 	}
 }
 
+struct mxg_lists *mxg_lists_read(int fd, int *err)
+{
+	struct mxg_lists *l = malloc(sizeof(*l));
+	__u32 zero = 0;
+
+	*err = 0;
+	if (!l) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (bpf_map_lookup_elem(fd, &zero, l)) {
+		*err = ret_errno();
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
 int mxg_lists_note(int fd, unsigned has, const struct mxg_lpm_key *tk,
 		   size_t nt, const union mxg_addr *hk, size_t nh)
 {
 	struct mxg_lists *l;
 	__u32 zero = 0;
 	size_t i;
-	int err = 0;
+	int err;
 
 	/* A list outside the XDP program (the outbound allowlist): no view. */
 	if (fd < 0)
 		return 0;
-	l = malloc(sizeof(*l));
+	l = mxg_lists_read(fd, &err);
 	if (!l)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &zero, l)) {
-		err = ret_errno();
-		goto out;
-	}
+		return err;
 	l->has |= has;
 	/* Trie keys are the allowlist's or the block trie's: one call
 	 * never mixes the two. */
@@ -284,7 +298,6 @@ int mxg_lists_note(int fd, unsigned has, const struct mxg_lpm_key *tk,
 	l->gen++;
 	if (bpf_map_update_elem(fd, &zero, l, BPF_ANY))
 		err = ret_errno();
-out:
 	free(l);
 	return err;
 }
@@ -303,17 +316,14 @@ int mxg_lists_recount(const struct mxg_maps *m)
 		{ MXG_LISTS_ALLOW, m->allow }, { MXG_LISTS_BLOCK_H, m->block_h },
 		{ MXG_LISTS_BLOCK_T, m->block_t },
 	};
-	struct mxg_lists *l = malloc(sizeof(*l));
+	struct mxg_lists *l;
 	__u32 zero = 0;
 	unsigned i, old_has;
-	int err = 0, changed = 0;
+	int err, changed = 0;
 
+	l = mxg_lists_read(m->lists, &err);
 	if (!l)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(m->lists, &zero, l)) {
-		err = ret_errno();
-		goto out;
-	}
+		return err;
 	old_has = l->has;
 	for (i = 0; i < MXG_LF_N; i++)
 		if ((l->has & lists[i].bit) && map_empty(lists[i].fd)) {

@@ -48,6 +48,9 @@ int mxg_allow_get(const struct mxg_maps *m, const struct mxg_cidr *c,
 int mxg_lists_note(int lists_fd, unsigned has, const struct mxg_lpm_key *tk,
 		   size_t nt, const union mxg_addr *hk, size_t nh);
 int mxg_lists_recount(const struct mxg_maps *m);
+/* A copy of the one slot of mxg_lists (malloc'd: it holds the filters,
+ * 48 KiB); NULL with *err set. */
+struct mxg_lists *mxg_lists_read(int lists_fd, int *err);
 /* The MXG_LISTS_* bits an exact block entry for a notes (IPv6 ones also
  * MXG_LISTS_BLOCK_H6: the program may then not trust its cache for them). */
 unsigned mxg_lists_exact_has(const union mxg_addr *a);

@@ -257,17 +257,14 @@ static int seen_fill_one(const void *k, const void *v, void *ctx)
 int mxg_seen_rotate(const struct mxg_maps *m, size_t *nsrc)
 {
 	struct seen_fill f = { 0 };
-	struct mxg_lists *l = malloc(sizeof(*l));
+	struct mxg_lists *l;
 	__u32 zero = 0, next;
-	__u64 *w = NULL;
+	__u64 *w;
 	int err;
 
+	l = mxg_lists_read(m->lists, &err);
 	if (!l)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(m->lists, &zero, l)) {
-		err = mxg_sys(-errno);
-		goto out;
-	}
+		return err;
 	w = seen_map(m);
 	if (!w) {
 		err = -EIO;
@@ -306,13 +303,10 @@ int mxg_pfx_get(const struct mxg_maps *m, const struct mxg_cfg *c,
 		const union mxg_addr *a, __u32 svc, __u64 now,
 		struct mxg_pfx_val *v)
 {
-	const struct mxg_net *n = &c->net[svc < MXG_SVC_MAX ? svc : 0];
-	unsigned plen = mxg_addr_is_v4(a) ? n->len4 : n->len6;
 	union mxg_addr net;
-	__u32 slot;
+	unsigned plen = mxg_cfg_net_of(c, svc, a, &net);
+	__u32 slot = mxg_pfx_slot(&net, svc, c->pfx_seed);
 
-	mxg_cfg_net_of(c, svc, a, &net);
-	slot = mxg_pfx_slot(&net, svc, c->pfx_seed);
 	if (bpf_map_lookup_elem(m->pfx, &slot, v))
 		return -errno;
 	if (v->svc == svc && v->plen == plen && !memcmp(&v->addr, &net, sizeof(net)))
