@@ -744,10 +744,14 @@ static int cmp_net(const void *a, const void *b)
 static int top_networks(const struct mxg_maps *m, const struct mxg_cfg *cfg,
 			int svc, __u32 limit, int json)
 {
+	static const char *head[] = { "NETWORK", "SERVICE", "SYNS", "DROPS",
+				      "SHARED", "TOKENS", "STATUS" };
 	struct collect c = { .size = sizeof(struct mxg_pfx_val), .svc = svc };
 	const struct mxg_pfx_val *nets;
 	__u64 now = mxg_mono_ns();
 	size_t i, n, shown;
+	struct mxg_table t;
+	struct mxg_json j;
 	int err;
 
 	err = mxg_map_each(m->pfx, sizeof(__u32), sizeof(struct mxg_pfx_val),
@@ -761,25 +765,32 @@ static int top_networks(const struct mxg_maps *m, const struct mxg_cfg *cfg,
 	if (n)
 		qsort(c.v, n, sizeof(*nets), cmp_net);
 	shown = n < limit ? n : limit;
+	if (!json && !shown) {
+		printf("no network buckets in use\n");
+		goto out;
+	}
 	if (json) {
-		struct mxg_json j;
-
 		mxg_json_init(&j, stdout);
 		mxg_json_obj(&j, NULL);
 		mxg_json_time(&j, "time", mxg_unix_s());
 		mxg_json_u64(&j, "tracked", n);
 		mxg_json_u64(&j, "slots", MXG_PFX_SLOTS);
 		mxg_json_arr(&j, "networks");
-		for (i = 0; i < shown; i++) {
-			const struct mxg_pfx_val *v = &nets[i];
-			const struct mxg_limit *l = &cfg->plimit[v->svc];
-			__u32 tokens = mxg_bucket_tokens(v->tat_ns, now, l->interval_ns,
-							 l->burst);
-			char cs[MXG_CIDR_STRLEN];
-			struct mxg_cidr cidr;
+	} else {
+		mxg_table_init(&t, 7, head, 0x3c);
+	}
+	for (i = 0; i < shown; i++) {
+		const struct mxg_pfx_val *v = &nets[i];
+		const struct mxg_limit *l = &cfg->plimit[v->svc];
+		__u32 tokens = mxg_bucket_tokens(v->tat_ns, now, l->interval_ns, l->burst);
+		char cs[MXG_CIDR_STRLEN], sy[16], dr[16], sh[16], tk[32];
+		const char *cells[7] = { cs, mxg_svc_name(v->svc), sy, dr, sh, tk,
+					 tokens ? "ok" : "limited" };
+		struct mxg_cidr cidr;
 
-			mxg_pfx_cidr(v, &cidr);
-			mxg_cidr_format(&cidr, cs, sizeof(cs));
+		mxg_pfx_cidr(v, &cidr);
+		mxg_cidr_format(&cidr, cs, sizeof(cs));
+		if (json) {
 			mxg_json_obj(&j, NULL);
 			mxg_json_str(&j, "prefix", cs);
 			mxg_json_str(&j, "service", mxg_svc_name(v->svc));
@@ -790,42 +801,26 @@ static int top_networks(const struct mxg_maps *m, const struct mxg_cfg *cfg,
 			mxg_json_u64(&j, "burst", l->burst);
 			mxg_json_bool(&j, "limited", !tokens);
 			mxg_json_obj_end(&j);
+			continue;
 		}
+		mxg_format_count(v->syns, sy, sizeof(sy));
+		mxg_format_count(v->drops, dr, sizeof(dr));
+		mxg_format_count(v->shared, sh, sizeof(sh));
+		snprintf(tk, sizeof(tk), "%u/%u", tokens, l->burst);
+		mxg_table_row(&t, cells);
+	}
+	if (json) {
 		mxg_json_arr_end(&j);
 		mxg_json_obj_end(&j);
 		mxg_json_done(&j);
-	} else if (!shown) {
-		printf("no network buckets in use\n");
 	} else {
-		static const char *head[] = { "NETWORK", "SERVICE", "SYNS", "DROPS",
-					      "SHARED", "TOKENS", "STATUS" };
-		struct mxg_table t;
-
-		mxg_table_init(&t, 7, head, 0x3c);
-		for (i = 0; i < shown; i++) {
-			const struct mxg_pfx_val *v = &nets[i];
-			const struct mxg_limit *l = &cfg->plimit[v->svc];
-			__u32 tokens = mxg_bucket_tokens(v->tat_ns, now, l->interval_ns,
-							 l->burst);
-			char cs[MXG_CIDR_STRLEN], sy[16], dr[16], sh[16], tk[32];
-			const char *cells[7] = { cs, mxg_svc_name(v->svc), sy, dr, sh, tk,
-						 tokens ? "ok" : "limited" };
-			struct mxg_cidr cidr;
-
-			mxg_pfx_cidr(v, &cidr);
-			mxg_cidr_format(&cidr, cs, sizeof(cs));
-			mxg_format_count(v->syns, sy, sizeof(sy));
-			mxg_format_count(v->drops, dr, sizeof(dr));
-			mxg_format_count(v->shared, sh, sizeof(sh));
-			snprintf(tk, sizeof(tk), "%u/%u", tokens, l->burst);
-			mxg_table_row(&t, cells);
-		}
 		mxg_table_print(&t, stdout);
 		mxg_table_free(&t);
 		printf("\n%zu of %u network slots in use; DROPS: refused by the network's bucket\n"
 		       "(or would be, in monitor mode); SHARED: SYNs of other networks that hash to\n"
 		       "this slot while it drains, and so met this bucket\n", n, MXG_PFX_SLOTS);
 	}
+out:
 	free(c.v);
 	return 0;
 }
