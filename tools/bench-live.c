@@ -127,14 +127,6 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 }
 
-static double mono_s(clockid_t id)
-{
-	struct timespec t;
-
-	clock_gettime(id, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* A SYN of family l3 to dst:port, to the interface's own MAC (so what
  * passes is for this host); the source is the rotator's to write. */
 static int syn_frame(const struct opts *o, int l3, const __u8 mac[6], __u8 *buf)
@@ -214,9 +206,9 @@ int main(int argc, char **argv)
 	if (err)
 		die("program --prog-id into the tail-call slot", errno);
 
-	t0 = mono_s(CLOCK_MONOTONIC);
-	c0 = mono_s(CLOCK_THREAD_CPUTIME_ID);
-	while (done < o.count && mono_s(CLOCK_MONOTONIC) - t0 < o.seconds) {
+	t0 = bench_clock_s(CLOCK_MONOTONIC);
+	c0 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
+	while (done < o.count && bench_clock_s(CLOCK_MONOTONIC) - t0 < o.seconds) {
 		unsigned long long n = o.count - done < o.chunk ? o.count - done : o.chunk;
 		/* Chunk c is IPv4 when the IPv4 share steps up over it. */
 		int v4 = (chunks + 1) * n4 / (n4 + n6) > chunks * n4 / (n4 + n6);
@@ -234,8 +226,8 @@ int main(int argc, char **argv)
 		done4 += v4 ? n : 0;
 		chunks++;
 	}
-	c1 = mono_s(CLOCK_THREAD_CPUTIME_ID);
-	t1 = mono_s(CLOCK_MONOTONIC);
+	c1 = bench_clock_s(CLOCK_THREAD_CPUTIME_ID);
+	t1 = bench_clock_s(CLOCK_MONOTONIC);
 	printf("{\"sent\": %llu, \"sent_v4\": %llu, \"sources\": %llu, \"elapsed_s\": %.6f, "
 	       "\"pps\": %.0f, \"cpu_s\": %.6f, \"cpu_ns_per_frame\": %.2f}\n",
 	       done, done4, n4 + n6, t1 - t0, done / (t1 - t0), c1 - c0,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Helpers shared by the benchmark tools: a deterministic mixed blocklist
  * (exact addresses and prefixes of both families, inside the benchmark
- * ranges), median, monotonic clock and a map's memlock from fdinfo. */
+ * ranges), median, clocks and a map's memlock from fdinfo. */
 #ifndef MXG_BENCH_COMMON_H
 #define MXG_BENCH_COMMON_H
 
@@ -225,12 +225,18 @@ static inline unsigned long long bench_num(const char *prog, const char *name,
 	return v;
 }
 
-static inline double bench_now_ns(void)
+/* Clock id in seconds (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID, ...). */
+static inline double bench_clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
+	clock_gettime(id, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static inline double bench_now_ns(void)
+{
+	return bench_clock_s(CLOCK_MONOTONIC) * 1e9;
 }
 
 static inline int bench_cmp_double(const void *x, const void *y)

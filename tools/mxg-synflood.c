@@ -316,14 +316,6 @@ static int build(const struct gen *g, __u64 j, __u64 src, __u8 *buf)
 	return 14 + 60;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int open_ring(const struct opts *o, unsigned char *smac, void **ring)
 {
 	struct tpacket_req req = {
@@ -425,7 +417,7 @@ int main(int argc, char **argv)
 	if (fd < 0)
 		return 1;
 
-	t0 = now_s();
+	t0 = bench_clock_s(CLOCK_MONOTONIC);
 	deadline = t0 + o.seconds;
 	while (sent < o.count && !stop) {
 		struct tpacket2_hdr *h = (void *)((char *)ring + (size_t)slot * FRAME_SZ);
@@ -445,7 +437,7 @@ int main(int argc, char **argv)
 
 				poll(&p, 1, 1);
 			}
-			if (now_s() > deadline)
+			if (bench_clock_s(CLOCK_MONOTONIC) > deadline)
 				break;
 			continue;
 		}
@@ -459,14 +451,14 @@ int main(int argc, char **argv)
 			if (flush(fd, &lost))
 				return 1;
 			pending = 0;
-			if ((sent & 0xffff) == 0 && now_s() > deadline)
+			if ((sent & 0xffff) == 0 && bench_clock_s(CLOCK_MONOTONIC) > deadline)
 				break;
 		}
 	}
 	/* Blocking send: returns once every queued frame has gone out. */
 	while (send(fd, NULL, 0, 0) < 0 && errno == ENOBUFS)
 		lost++;
-	t1 = now_s();
+	t1 = bench_clock_s(CLOCK_MONOTONIC);
 	printf("{\"method\":\"af_packet_tx_ring_qdisc_bypass\",\"mode\":\"%s\","
 	       "\"sources\":%llu,\"v4_sources\":%llu,\"v6_sources\":%llu,"
 	       "\"submitted\":%llu,\"lost_at_veth\":%llu,\"sent\":%llu,"
