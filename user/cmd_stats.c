@@ -201,18 +201,30 @@ struct net_count {
 	__u64 now;
 };
 
+/* The tokens left in network slot p at now; *limited: its service has a
+ * network limit and the bucket is empty. One reading for stats and top. */
+static __u32 net_tokens(const struct mxg_cfg *cfg, const struct mxg_pfx_val *p,
+			__u64 now, int *limited)
+{
+	const struct mxg_limit *l = &cfg->plimit[p->svc];
+	__u32 tokens = mxg_bucket_tokens(p->tat_ns, now, l->interval_ns, l->burst);
+
+	*limited = l->interval_ns && !tokens;
+	return tokens;
+}
+
 static int net_count_cb(const void *k, const void *v, void *ctx)
 {
 	const struct mxg_pfx_val *p = v;
 	struct net_count *c = ctx;
-	const struct mxg_limit *l;
+	int limited;
 
 	(void)k;
 	if (!p->svc || p->svc >= MXG_SVC_MAX)
 		return 0;
 	c->s->tracked++;
-	l = &c->cfg->plimit[p->svc];
-	if (l->interval_ns && !mxg_bucket_tokens(p->tat_ns, c->now, l->interval_ns, l->burst)) {
+	net_tokens(c->cfg, p, c->now, &limited);
+	if (limited) {
 		c->s->limited++;
 		c->s->svc_limited[p->svc]++;
 	}
@@ -782,10 +794,11 @@ static int top_networks(const struct mxg_maps *m, const struct mxg_cfg *cfg,
 	for (i = 0; i < shown; i++) {
 		const struct mxg_pfx_val *v = &nets[i];
 		const struct mxg_limit *l = &cfg->plimit[v->svc];
-		__u32 tokens = mxg_bucket_tokens(v->tat_ns, now, l->interval_ns, l->burst);
+		int limited;
+		__u32 tokens = net_tokens(cfg, v, now, &limited);
 		char cs[MXG_CIDR_STRLEN], sy[16], dr[16], sh[16], tk[32];
 		const char *cells[7] = { cs, mxg_svc_name(v->svc), sy, dr, sh, tk,
-					 tokens ? "ok" : "limited" };
+					 limited ? "limited" : "ok" };
 		struct mxg_cidr cidr;
 
 		mxg_pfx_cidr(v, &cidr);
@@ -799,7 +812,7 @@ static int top_networks(const struct mxg_maps *m, const struct mxg_cfg *cfg,
 			mxg_json_u64(&j, "shared", v->shared);
 			mxg_json_u64(&j, "tokens", tokens);
 			mxg_json_u64(&j, "burst", l->burst);
-			mxg_json_bool(&j, "limited", !tokens);
+			mxg_json_bool(&j, "limited", limited);
 			mxg_json_obj_end(&j);
 			continue;
 		}
