@@ -30,6 +30,7 @@
 #include "out.h"
 #include "outbound.h"
 #include "outwatch.h"
+#include "netwatch.h"
 #include <json-c/json.h>
 #include "units.h"
 
@@ -39,6 +40,8 @@
 #define SNAPSHOT_PERIOD_S 600    /* and one every 10 min regardless */
 #define FEED_RETRY_S 60          /* a feed that failed is tried again */
 #define ESC_INTERVAL_S 2         /* how often the penalty table is read */
+#define NET_INTERVAL_S 2         /* and the network slots */
+#define NET_LOG_MAX 10           /* networks named per reading; more counted */
 #define ESC_FILE "escalation.jsonl"
 #define LW_FEED "logwatch"
 #define LW_PENDING 1024          /* log actions queued between ticks */
@@ -85,6 +88,8 @@ struct svc {
 	unsigned npending_lw, dropped_lw;
 	struct mxg_crowdsec *cs;  /* NULL: no [crowdsec] */
 	struct mxo_watch ow;      /* outbound episodes seen */
+	struct mxg_netwatch nw;   /* network episodes seen (buffers on first use) */
+	__u64 nw_due;
 	__u64 ob_due;             /* outbound maps not before (unix s) */
 };
 
@@ -288,7 +293,131 @@ static void watch_alerts(struct svc *s, const struct mxg_maps *m, __u64 now)
 	s->drops_valid = 1;
 }
 
-/* ---- outbound alerts ------------------------------------------------------- */
+/* ---- alerts built with the JSON writer -------------------------------------- */
+
+/* An alert document built with the JSON writer (names need escaping):
+ * open it, add members, then json_alert_send(). */
+struct json_alert {
+	char *buf;
+	size_t len;
+	FILE *f;
+	struct mxg_json j;
+	const char *event;
+};
+
+static int json_alert_open(struct json_alert *a, const char *event)
+{
+	memset(a, 0, sizeof(*a));
+	a->event = event;
+	a->f = open_memstream(&a->buf, &a->len);
+	if (!a->f)
+		return -ENOMEM;
+	mxg_json_init(&a->j, a->f);
+	mxg_json_obj(&a->j, NULL);
+	mxg_json_str(&a->j, "event", event);
+	mxg_json_time(&a->j, "time", mxg_unix_s());
+	return 0;
+}
+
+static void json_alert_send(struct svc *s, struct json_alert *a)
+{
+	mxg_json_obj_end(&a->j);
+	if (!fclose(a->f))
+		alert_send(s, a->event, a->buf);
+	free(a->buf);
+}
+
+/* ---- network limit episodes -------------------------------------------------- */
+
+/* The network of change x and its service's limit, for log and alert. */
+static void net_strs(const struct mxg_cfg *c, const struct mxg_net_change *x,
+		     char *cs, size_t clen, char *rate, size_t rlen)
+{
+	const struct mxg_limit *l = &c->plimit[x->v.svc < MXG_SVC_MAX ? x->v.svc : 0];
+	struct mxg_cidr cidr;
+
+	mxg_pfx_cidr(&x->v, &cidr);
+	mxg_cidr_format(&cidr, cs, clen);
+	mxg_format_rate(l->rate_n, l->rate_per_s, rate, rlen);
+}
+
+/* Networks whose bucket began to refuse (warn, and one alert per reading
+ * naming up to NET_LOG_MAX) and whose bucket has refilled (info). Not more
+ * than NET_LOG_MAX lines of each per reading: a spoofed flood over
+ * thousands of networks is one more line with the count. */
+static void watch_networks(struct svc *s, const struct mxg_maps *m, __u64 now)
+{
+	struct mxg_netwatch_news n;
+	struct json_alert a;
+	struct mxg_cfg *c;
+	char cs[MXG_CIDR_STRLEN], rate[32];
+	size_t i;
+
+	if (now < s->nw_due)
+		return;
+	s->nw_due = now + NET_INTERVAL_S;
+	if (!s->nw.cur && mxg_netwatch_init(&s->nw)) {
+		slog("error", "network episodes not watched", "error=\"%s\"", strerror(ENOMEM));
+		s->nw_due = now + 60;
+		return;
+	}
+	c = mxg_cfg_load(m);
+	if (!c)
+		return;
+	if (mxg_pfx_read_all(m, s->nw.cur) ||
+	    mxg_netwatch_update(&s->nw, mxg_mono_ns(), &n)) {
+		slog("error", "cannot read the network slots", "%s", "");
+		free(c);
+		return;
+	}
+	if (n.first && n.limited)
+		slog("info", "networks refusing at start", "count=%zu", n.limited);
+	for (i = 0; i < n.nstarted && i < NET_LOG_MAX; i++) {
+		const struct mxg_net_change *x = &n.started[i];
+
+		net_strs(c, x, cs, sizeof(cs), rate, sizeof(rate));
+		slog("warn", "network limited",
+		     "network=%s service=%s syns=%u drops=%u shared=%u limit=%s burst=%u",
+		     cs, mxg_svc_name(x->v.svc), x->v.syns, x->v.drops, x->v.shared, rate,
+		     c->plimit[x->v.svc < MXG_SVC_MAX ? x->v.svc : 0].burst);
+	}
+	if (n.nstarted > NET_LOG_MAX)
+		slog("warn", "more networks limited", "count=%zu refusing_now=%zu see=\"%s\"",
+		     n.nstarted - NET_LOG_MAX, n.limited, "mxguard top --networks");
+	for (i = 0; i < n.nended && i < NET_LOG_MAX; i++) {
+		const struct mxg_net_change *x = &n.ended[i];
+
+		net_strs(c, x, cs, sizeof(cs), rate, sizeof(rate));
+		slog("info", "network limit ended", "network=%s service=%s syns=%u drops=%u shared=%u",
+		     cs, mxg_svc_name(x->v.svc), x->v.syns, x->v.drops, x->v.shared);
+	}
+	if (n.nended > NET_LOG_MAX)
+		slog("info", "more network limits ended", "count=%zu", n.nended - NET_LOG_MAX);
+	if (n.nstarted && !json_alert_open(&a, "network_limit")) {
+		mxg_json_u64(&a.j, "new", n.nstarted);
+		mxg_json_u64(&a.j, "refusing", n.limited);
+		mxg_json_arr(&a.j, "networks");
+		for (i = 0; i < n.nstarted && i < NET_LOG_MAX; i++) {
+			const struct mxg_net_change *x = &n.started[i];
+
+			net_strs(c, x, cs, sizeof(cs), rate, sizeof(rate));
+			mxg_json_obj(&a.j, NULL);
+			mxg_json_str(&a.j, "network", cs);
+			mxg_json_str(&a.j, "service", mxg_svc_name(x->v.svc));
+			mxg_json_u64(&a.j, "syns", x->v.syns);
+			mxg_json_u64(&a.j, "drops", x->v.drops);
+			mxg_json_u64(&a.j, "shared", x->v.shared);
+			mxg_json_str(&a.j, "limit", rate);
+			mxg_json_obj_end(&a.j);
+		}
+		mxg_json_arr_end(&a.j);
+		json_alert_send(s, &a);
+	}
+	mxg_netwatch_news_free(&n);
+	free(c);
+}
+
+/* ---- outbound alerts --------------------------------------------------------- */
 
 /* A value for a quoted key="value" log field: quotes, backslashes and
  * control characters become '?'. */
@@ -303,38 +432,6 @@ static const char *log_safe(const char *v, char *buf, size_t len)
 	return buf;
 }
 
-/* An alert document built with the JSON writer (names need escaping):
- * open it, add members, then ob_alert_send(). */
-struct ob_alert {
-	char *buf;
-	size_t len;
-	FILE *f;
-	struct mxg_json j;
-	const char *event;
-};
-
-static int ob_alert_open(struct ob_alert *a, const char *event)
-{
-	memset(a, 0, sizeof(*a));
-	a->event = event;
-	a->f = open_memstream(&a->buf, &a->len);
-	if (!a->f)
-		return -ENOMEM;
-	mxg_json_init(&a->j, a->f);
-	mxg_json_obj(&a->j, NULL);
-	mxg_json_str(&a->j, "event", event);
-	mxg_json_time(&a->j, "time", mxg_unix_s());
-	return 0;
-}
-
-static void ob_alert_send(struct svc *s, struct ob_alert *a)
-{
-	mxg_json_obj_end(&a->j);
-	if (!fclose(a->f))
-		alert_send(s, a->event, a->buf);
-	free(a->buf);
-}
-
 /* A warn or cap episode: the host's rate, the threshold, and who sends
  * most (the busiest destination network and local source of the minute). */
 static void ob_total_alert(struct svc *s, const struct mxo_out_state *o, int cap,
@@ -345,7 +442,7 @@ static void ob_total_alert(struct svc *s, const struct mxo_out_state *o, int cap
 	const struct mxg_limit *l = cap ? &o->cfg.cap : &o->cfg.warn;
 	char ds[MXG_CIDR_STRLEN] = "-", ss[MXG_CIDR_STRLEN] = "-", rate[32] = "off";
 	__u32 per_min = mxo_win_per_min(&o->total.win, o->now);
-	struct ob_alert a;
+	struct json_alert a;
 
 	if (l->interval_ns)
 		mxg_format_rate(l->rate_n, l->rate_per_s, rate, sizeof(rate));
@@ -358,7 +455,7 @@ static void ob_total_alert(struct svc *s, const struct mxo_out_state *o, int cap
 	     per_min, rate, cap ? o->total.cap_episodes : o->total.warn_episodes, started,
 	     (unsigned long long)mxo_eg_sum(o->cnt, MXO_V_CAP), ds, dst ? dst->per_min : 0,
 	     ss, src ? src->per_min : 0);
-	if (ob_alert_open(&a, cap ? "outbound_cap" : "outbound_warn"))
+	if (json_alert_open(&a, cap ? "outbound_cap" : "outbound_warn"))
 		return;
 	mxg_json_u64(&a.j, "per_min", per_min);
 	mxg_json_str(&a.j, "threshold", rate);
@@ -370,7 +467,7 @@ static void ob_total_alert(struct svc *s, const struct mxo_out_state *o, int cap
 	mxg_json_u64(&a.j, "top_destination_per_min", dst ? dst->per_min : 0);
 	mxg_json_str(&a.j, "top_source", src ? ss : NULL);
 	mxg_json_u64(&a.j, "top_source_per_min", src ? src->per_min : 0);
-	ob_alert_send(s, &a);
+	json_alert_send(s, &a);
 }
 
 /* The user name or cgroup path of a row, looked up now (free()). */
@@ -396,7 +493,7 @@ static void ob_local_alert(struct svc *s, const struct mxo_local_state *ls,
 	char rate[32] = "off", comm[MXO_COMM_LEN + 1], sn[256], sc[MXO_COMM_LEN + 1];
 	char *name = ob_row_name(l);
 	int uid = l->k.kind == MXO_LK_UID;
-	struct ob_alert a;
+	struct json_alert a;
 
 	if (lim->interval_ns)
 		mxg_format_rate(lim->rate_n, lim->rate_per_s, rate, sizeof(rate));
@@ -407,7 +504,7 @@ static void ob_local_alert(struct svc *s, const struct mxo_local_state *ls,
 	     log_safe(name, sn, sizeof(sn)), rate, l->per_min,
 	     (unsigned long long)l->r.conns, (unsigned long long)l->r.refused,
 	     log_safe(comm, sc, sizeof(sc)));
-	if (!ob_alert_open(&a, "local_limit")) {
+	if (!json_alert_open(&a, "local_limit")) {
 		mxg_json_str(&a.j, "kind", mxo_lkind_name(l->k.kind));
 		mxg_json_u64(&a.j, "id", l->k.id);
 		mxg_json_str(&a.j, "name", name);
@@ -418,7 +515,7 @@ static void ob_local_alert(struct svc *s, const struct mxo_local_state *ls,
 		mxg_json_str(&a.j, "last_comm", comm);
 		mxg_json_u64(&a.j, uid ? "last_cgroup" : "last_uid",
 			     uid ? l->r.last_cgid : l->r.last_uid);
-		ob_alert_send(s, &a);
+		json_alert_send(s, &a);
 	}
 	free(name);
 }
@@ -725,6 +822,7 @@ static void tick(struct svc *s)
 			slog("error", "escalation poll failed", "%s", "");
 	}
 	watch_alerts(s, &m, now);
+	watch_networks(s, &m, now);
 	watch_outbound(s, now);
 	mxg_alert_reap(&s->alert, now);
 	if (changed)
@@ -932,6 +1030,7 @@ out_conf:
 	free(s.pending_lw);
 	mxg_esc_free(s.esc);
 	mxo_watch_free(&s.ow);
+	mxg_netwatch_free(&s.nw);
 	mxg_alert_free(&s.alert);
 	free(s.feed_due);
 	mxg_config_free(&s.conf);
@@ -978,6 +1077,17 @@ const struct mxg_cmd mxg_cmd_run = {
 	"    command, rate-limited like every alert. They are read from the maps,\n"
 	"    not the ring buffer, which stays with 'mxguard events'; what was\n"
 	"    going on when the service started is not alerted;\n"
+	"  - network buckets: every 2 s, a network whose bucket began to refuse\n"
+	"    new connections (a botnet in one network, or a partner's NATed\n"
+	"    office that outgrew its network limit) is logged (\"network\n"
+	"    limited\": network, service, syns, drops, shared, limit, burst) and\n"
+	"    alerted (event network_limit: new, refusing, networks[] of network,\n"
+	"    service, syns, drops, shared, limit); its end is logged (\"network\n"
+	"    limit ended\") once its bucket has refilled; at most 10 networks\n"
+	"    named per reading, most refused first, the rest counted in one\n"
+	"    line, so a spoofed flood over thousands of networks is a few lines.\n"
+	"    Read from the slots, not the ring buffer; networks refusing when the\n"
+	"    service started are counted, not alerted;\n"
 	"  - write the state snapshot (STATE_DIR/state.jsonl.gz: temporary file,\n"
 	"    fsync, rename, fsync of the directory; never through a symlink)\n"
 	"    within 5 s of any change by any mxguard command, every 10 min, and\n"

@@ -201,18 +201,6 @@ struct net_count {
 	__u64 now;
 };
 
-/* The tokens left in network slot p at now; *limited: its service has a
- * network limit and the bucket is empty. One reading for stats and top. */
-static __u32 net_tokens(const struct mxg_cfg *cfg, const struct mxg_pfx_val *p,
-			__u64 now, int *limited)
-{
-	const struct mxg_limit *l = &cfg->plimit[p->svc];
-	__u32 tokens = mxg_bucket_tokens(p->tat_ns, now, l->interval_ns, l->burst);
-
-	*limited = l->interval_ns && !tokens;
-	return tokens;
-}
-
 static int net_count_cb(const void *k, const void *v, void *ctx)
 {
 	const struct mxg_pfx_val *p = v;
@@ -223,7 +211,7 @@ static int net_count_cb(const void *k, const void *v, void *ctx)
 	if (!p->svc || p->svc >= MXG_SVC_MAX)
 		return 0;
 	c->s->tracked++;
-	net_tokens(c->cfg, p, c->now, &limited);
+	mxg_pfx_tokens(c->cfg, p, c->now, &limited);
 	if (limited) {
 		c->s->limited++;
 		c->s->svc_limited[p->svc]++;
@@ -795,7 +783,7 @@ static int top_networks(const struct mxg_maps *m, const struct mxg_cfg *cfg,
 		const struct mxg_pfx_val *v = &nets[i];
 		const struct mxg_limit *l = &cfg->plimit[v->svc];
 		int limited;
-		__u32 tokens = net_tokens(cfg, v, now, &limited);
+		__u32 tokens = mxg_pfx_tokens(cfg, v, now, &limited);
 		char cs[MXG_CIDR_STRLEN], sy[16], dr[16], sh[16], tk[32];
 		const char *cells[7] = { cs, mxg_svc_name(v->svc), sy, dr, sh, tk,
 					 limited ? "limited" : "ok" };

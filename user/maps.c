@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include "maps.h"
 #include "addr.h"
+#include "bucket.h"
 #include "cfg.h"
 #include "lists.h"
 #include "log.h"
@@ -323,6 +324,31 @@ void mxg_pfx_cidr(const struct mxg_pfx_val *v, struct mxg_cidr *c)
 	c->addr = v->addr;
 	c->v4 = mxg_addr_is_v4(&v->addr);
 	c->plen = c->v4 ? 96 + v->plen : v->plen;
+}
+
+__u32 mxg_pfx_tokens(const struct mxg_cfg *c, const struct mxg_pfx_val *v,
+		     __u64 now, int *limited)
+{
+	const struct mxg_limit *l = &c->plimit[v->svc < MXG_SVC_MAX ? v->svc : 0];
+	__u32 tokens = mxg_bucket_tokens(v->tat_ns, now, l->interval_ns, l->burst);
+
+	*limited = v->svc && v->svc < MXG_SVC_MAX && l->interval_ns && !tokens;
+	return tokens;
+}
+
+static int pfx_store_cb(const void *k, const void *v, void *ctx)
+{
+	__u32 slot = *(const __u32 *)k;
+
+	if (slot < MXG_PFX_SLOTS)
+		memcpy((struct mxg_pfx_val *)ctx + slot, v, sizeof(struct mxg_pfx_val));
+	return 0;
+}
+
+int mxg_pfx_read_all(const struct mxg_maps *m, struct mxg_pfx_val *out)
+{
+	memset(out, 0, MXG_PFX_SLOTS * sizeof(*out));
+	return mxg_map_each(m->pfx, sizeof(__u32), sizeof(*out), pfx_store_cb, out);
 }
 
 void mxg_maps_close(struct mxg_maps *m)

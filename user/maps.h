@@ -87,6 +87,15 @@ struct mxg_cidr;
  * slot was taken with). */
 void mxg_pfx_cidr(const struct mxg_pfx_val *v, struct mxg_cidr *c);
 
+/* Tokens left in the bucket of slot v (owner in use) at now; *limited:
+ * its service has a network limit and the bucket is empty. The one reading
+ * of "network limited" for stats, top and the service. */
+__u32 mxg_pfx_tokens(const struct mxg_cfg *c, const struct mxg_pfx_val *v,
+		     __u64 now, int *limited);
+
+/* Every slot of mxg_pfx into out[slot] (MXG_PFX_SLOTS of them). */
+int mxg_pfx_read_all(const struct mxg_maps *m, struct mxg_pfx_val *out);
+
 /* The source filter mxg_seen (see MXG_SEEN_BITS_LOG in mxguard.h).
  * mxg_seen_mark: the bit of a source address in both halves (for records
  * written from user space). mxg_seen_rotate: clear the half the program

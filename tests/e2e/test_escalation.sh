@@ -3,7 +3,10 @@
 # Escalation and alerts in `mxguard run`: a source that runs over its limit
 # again and again is banned (feed "escalation") for the configured TTL, the
 # ban expires by itself, the alert command gets the ban and a lockdown as
-# JSON on stdin, and the offence history survives a restart.
+# JSON on stdin, and the offence history survives a restart. A network
+# whose bucket refuses (three hosts of one /24 on submission, none over its
+# own limit) is logged and alerted once, with its drops, and its end logged
+# once the bucket has refilled.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 
@@ -64,6 +67,32 @@ case_lockdown_alert() {
 	M mode enforce >/dev/null
 }
 
+NET=198.18.52
+case_network_limit() {
+	local h ok a
+	sleep 1.2 # min_interval 1s since the last alert
+	for h in 11 12 13; do
+		mxg_connect "$NET.$h" "$MXG_SRV4" 587 4 50 >"$MXG_TMP/net$h.json"
+	done
+	# Burst 3, and a fourth if the 1 s refill fell within the run.
+	ok=$(jq -s 'map(.ok)|add' "$MXG_TMP/net11.json" "$MXG_TMP/net12.json" "$MXG_TMP/net13.json")
+	mxg_expect_match network__bucket_admits_its_burst "^[34]$" "$ok"
+	wait_for 6 grep -q "msg=\"network limited\" network=$NET.0/24 service=submission" "$LOG"
+	mxg_expect_eq network__limited_logged 0 $?
+	mxg_expect_eq network__logged_once 1 "$(grep -c "msg=\"network limited\" network=$NET.0/24" "$LOG")"
+	mxg_expect_match network__log_has_counts \
+		"network=$NET.0/24 service=submission syns=12 drops=$((12 - ok)) shared=0 limit=60/min burst=3" \
+		"$(grep "msg=\"network limited\" network=$NET.0/24" "$LOG")"
+	wait_for 5 alert_has network_limit
+	mxg_expect_eq network__alert_command_got_it 0 $?
+	a=$(grep -m1 '"event":"network_limit"' "$MXG_TMP/alerts.jsonl")
+	mxg_expect_eq network__alert_names_network "$NET.0/24 submission $((12 - ok)) 1" \
+		"$(jq -r '"\(.networks[0].network) \(.networks[0].service) \(.networks[0].drops) \(.new)"' <<<"$a")"
+	# 60/min, burst 3: full again 3 s after the last admitted SYN.
+	wait_for 10 grep -q "msg=\"network limit ended\" network=$NET.0/24 service=submission syns=12 drops=$((12 - ok))" "$LOG"
+	mxg_expect_eq network__end_logged 0 $?
+}
+
 # [logwatch]: three SASL failures of one client in the followed mail log ban
 # it into feed "logwatch"; an allowlisted client with as many is not banned.
 case_logwatch() {
@@ -101,8 +130,9 @@ start_run() {
 
 mxg_sandbox_up
 mxg_require_mxguard
-mxg_client_addr "$ATT"
-mxg_server_start 25
+mxg_client_addr "$ATT" 198.18.52.11 198.18.52.12 198.18.52.13
+mxg_ip "$MXG_SRV" -4 route add 198.18.52.0/24 dev "$MXG_SRV_IF"
+mxg_server_start 25,587
 export MXGUARD_STATE_DIR=$MXG_TMP/state
 LOG=$MXG_TMP/run.log
 mxg_alert_command "$MXG_TMP/alerts.jsonl"
@@ -114,6 +144,11 @@ xdp_mode = generic
 [limit smtp]
 rate = 60/min
 burst = 2
+
+[limit submission]
+prefix_rate = 60/min
+prefix_burst = 3
+prefix_v4 = 24
 
 [escalation]
 steps = 5s 1m
@@ -133,6 +168,7 @@ start_run
 case_escalation
 case_logwatch
 case_lockdown_alert
+case_network_limit
 case_history
 kill -TERM "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
 mxg_done
