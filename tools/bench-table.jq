@@ -28,6 +28,8 @@ end),
   "  (generator \(.flood.trivial.gen_pps / 1000 | f(0)) kpps; rx = threaded NAPI thread CPU time per million frames)",
   "  same-run ratios, median of \(.flood.paired.runs) runs: mxguard/trivial drop \(.flood.paired.mxguard_over_trivial_drop | f(2))x, mxguard/nft drop \(.flood.paired.mxguard_over_nft_drop | f(2))x,",
   "  CPU per frame trivial/mxguard \(.flood.paired.trivial_over_mxguard_cpu | f(2))x, nft/mxguard \(.flood.paired.nft_over_mxguard_cpu | f(2))x",
+  (if .flood.mxguard.slots_draining == null then empty else
+  "  after it, \(.flood.mxguard.slots_draining | f(0)) of \(.flood.mxguard.slots | f(0)) network slots drain (\(.flood.mxguard.slots_draining / .flood.mxguard.slots * 100 | f(0))%): the chance that a new honest network meets a bucket the flood emptied" end),
   ""
 end),
 (if .live == null then empty else

@@ -118,14 +118,16 @@ flood_setup() {
 	esac
 }
 
-flood_counts() { # FILTER -> "dropped passed"
+# mxguard's third figure: network slots whose bucket is empty (it refuses
+# every new network that hashes there: the flood's collateral).
+flood_counts() { # FILTER -> "dropped passed draining"
 	local j
 	case $1 in
-	trivial) echo "$(trivial_drops) 0" ;;
+	trivial) echo "$(trivial_drops) 0 null" ;;
 	mxguard)
 		j=$(bmx stats --json) || die "mxguard stats"
-		jq -r '"\(.dropped) \(.counters.smtp.admit // 0)"' <<<"$j" ;;
-	nft) echo "$(nft_count dropped) $(nft_count admitted)" ;;
+		jq -r '"\(.dropped) \(.counters.smtp.admit // 0) \(.networks.limited)"' <<<"$j" ;;
+	nft) echo "$(nft_count dropped) $(nft_count admitted) null" ;;
 	esac
 }
 
@@ -171,7 +173,7 @@ flood_rounds() { # FN OUT
 }
 
 flood_one() { # FILTER RUN -> one JSON line
-	local f=$1 r=$2 c0 c1 s0 s1 q0 q1 g
+	local f=$1 r=$2 c0 c1 s0 s1 q0 q1 g sl
 	flood_setup "$f" "$r"
 	napi_pin
 	read -r -a c0 <<<"$(flood_counts "$f")"
@@ -183,12 +185,17 @@ flood_one() { # FILTER RUN -> one JSON line
 	sleep 0.2 # let the receive ring drain into the counters
 	s1=$(napi_ns); q1=$(softirq_ticks)
 	read -r -a c1 <<<"$(flood_counts "$f")"
+	sl=null
+	[ "$f" != mxguard ] || sl=$(bmx top --networks --json -n 1 | jq .slots) ||
+		die "mxguard top --networks"
 	flood_teardown "$f"
 	jq -nc --arg f "$f" --argjson r "$r" --argjson g "$g" --argjson d $((c1[0] - c0[0])) \
 		--argjson p $((c1[1] - c0[1])) --argjson ns $((s1 - s0)) \
-		--argjson sq $((q1 - q0)) --argjson hz "$(getconf CLK_TCK)" '
+		--argjson sq $((q1 - q0)) --argjson hz "$(getconf CLK_TCK)" \
+		--argjson dr "${c1[2]}" --argjson sl "$sl" '
 		{filter: $f, run: $r, sent: $g.sent, elapsed_s: $g.elapsed_s, gen_pps: $g.pps,
 		 dropped: $d, passed: $p, drop_pps: ($d / $g.elapsed_s),
+		 slots_draining: $dr, slots: $sl,
 		 rx_cpu_ms_per_mpkt: (if ($d + $p) > 0 then $ns / 1e3 / (($d + $p) / 1e6) / 1e3 else null end),
 		 rx_busy: ($ns / 1e9 / $g.elapsed_s),
 		 softirq_ms: ($sq * 1000 / $hz)}'
