@@ -80,13 +80,15 @@ case_network_limit() {
 	wait_for 6 grep -q "msg=\"network limited\" network=$NET.0/24 service=submission" "$LOG"
 	mxg_expect_eq network__limited_logged 0 $?
 	mxg_expect_eq network__logged_once 1 "$(grep -c "msg=\"network limited\" network=$NET.0/24" "$LOG")"
+	# The counts as read when the episode was noticed (the reading may
+	# fall while the hosts still connect); the end line has the final ones.
 	mxg_expect_match network__log_has_counts \
-		"network=$NET.0/24 service=submission syns=12 drops=$((12 - ok)) shared=0 limit=60/min burst=3" \
+		"network=$NET.0/24 service=submission syns=[0-9]+ drops=[1-9][0-9]* shared=0 limit=60/min burst=3\$" \
 		"$(grep "msg=\"network limited\" network=$NET.0/24" "$LOG")"
 	wait_for 5 alert_has network_limit
 	mxg_expect_eq network__alert_command_got_it 0 $?
 	a=$(grep -m1 '"event":"network_limit"' "$MXG_TMP/alerts.jsonl")
-	mxg_expect_eq network__alert_names_network "$NET.0/24 submission $((12 - ok)) 1" \
+	mxg_expect_match network__alert_names_network "^$NET.0/24 submission [1-9][0-9]* 1\$" \
 		"$(jq -r '"\(.networks[0].network) \(.networks[0].service) \(.networks[0].drops) \(.new)"' <<<"$a")"
 	# 60/min, burst 3: full again 3 s after the last admitted SYN.
 	wait_for 10 grep -q "msg=\"network limit ended\" network=$NET.0/24 service=submission syns=12 drops=$((12 - ok))" "$LOG"
