@@ -155,10 +155,16 @@ static __always_inline void mxg_emit(__u32 type, __u64 now,
 
 /* The network slot a SYN from p meets on svc: its network's own, one it
  * takes over from an owner whose bucket has refilled, or one it shares
- * with an owner still draining. NULL: no network limit on svc. */
+ * with an owner still draining. NULL: no network limit on svc, or the slot
+ * is another network's, still draining, and the source is known (has a
+ * record): a returning sender is held to its own bucket alone there, not
+ * to the bucket of a network it does not belong to (a spoofed flood over
+ * many networks empties many slots). New sources do share such a slot:
+ * they are what a flood is made of. */
 static __always_inline struct mxg_pfx_val *mxg_pfx_get(const struct mxg_cfg *cfg,
 						       const struct mxg_pkt *p,
-						       __u32 svc, __u64 now)
+						       __u32 svc, __u64 now,
+						       int known)
 {
 	const struct mxg_net *n;
 	struct mxg_pfx_val *v;
@@ -178,6 +184,8 @@ static __always_inline struct mxg_pfx_val *mxg_pfx_get(const struct mxg_cfg *cfg
 	    v->addr.w[1] != a.w[1] || v->addr.w[2] != a.w[2] ||
 	    v->addr.w[3] != a.w[3]) {
 		if (v->svc && !mxg_bucket_full(v->tat_ns, now)) {
+			if (known)
+				return NULL;
 			v->shared++;
 		} else {
 			v->addr = a;
@@ -224,7 +232,8 @@ static __always_inline int mxg_pfx_take(struct mxg_pfx_val *v,
  * bucket, then its prefix's bucket; a SYN passes when both have a token.
  * The two callers pass non-NULL records, so each inlined copy is verified
  * on a null-checked pointer. have_pv: pv is the network slot already
- * fetched, else it is fetched only once the source's own bucket allows. */
+ * fetched (a new source), else it is fetched (for a known source) only
+ * once the source's own bucket allows. */
 static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 				  const struct mxg_pkt *p, __u64 now,
 				  const struct mxg_src_key *k,
@@ -249,7 +258,7 @@ static __always_inline int mxg_account(const struct mxg_cfg *cfg,
 	ok = mxg_bucket_take(&t, now, lim->interval_ns, lim->burst);
 	if (ok) {
 		if (!have_pv)
-			pv = mxg_pfx_get(cfg, p, svc, now);
+			pv = mxg_pfx_get(cfg, p, svc, now, 1);
 		pok = mxg_pfx_take(pv, &cfg->plimit[svc], now, 1);
 		if (pok) {
 			s->tat_ns = t;
@@ -350,7 +359,7 @@ static __always_inline int mxg_limit(const struct mxg_cfg *cfg,
 	svc = k->svc;
 	if (svc >= MXG_SVC_MAX)
 		return MXG_R_ADMIT;
-	pv = mxg_pfx_get(cfg, p, svc, now);
+	pv = mxg_pfx_get(cfg, p, svc, now, 0);
 	if (cfg->mode != MXG_MODE_MONITOR &&
 	    !mxg_pfx_take(pv, &cfg->plimit[svc], now, 0))
 		return MXG_R_PLIMIT;

@@ -213,10 +213,12 @@ static int do_check(int argc, char **argv)
 		struct mxg_pfx_val pv;
 		struct mxg_pen_val pen;
 		__u32 tokens, ptokens;
+		int known = 1, held;
 		unsigned r;
 
 		key.svc = s;
 		if (bpf_map_lookup_elem(m.src, &key, &v)) {
+			known = 0;
 			memset(&v, 0, sizeof(v));
 			/* Evicted but remembered as limited. */
 			if (!bpf_map_lookup_elem(m.pen, &key, &pen))
@@ -224,12 +226,16 @@ static int do_check(int argc, char **argv)
 		}
 		net.plen = (v4 ? 96 : 0) + mxg_cfg_net_of(c, s, &a, &net.addr);
 		mxg_cidr_format(&net, nb, sizeof(nb));
-		if (mxg_pfx_get(&m, c, &a, s, now, &pv) < 0)
+		/* A known source is not held to another network's draining
+		 * slot that its network only shares (the program's rule). */
+		held = mxg_pfx_get(&m, c, &a, s, now, &pv);
+		if (held < 0)
 			memset(&pv, 0, sizeof(pv));
+		held = !(held == 2 && known);
 		tokens = mxg_bucket_tokens(v.tat_ns, now, l->interval_ns, l->burst);
 		ptokens = mxg_bucket_tokens(pv.tat_ns, now, pl->interval_ns, pl->burst);
 		r = predict(c, nmatch_allow > 0, blocked, tokens);
-		if (r == MXG_R_ADMIT && !ptokens)
+		if (r == MXG_R_ADMIT && held && !ptokens)
 			r = c->mode == MXG_MODE_MONITOR ? MXG_R_PLIMIT_WOULD : MXG_R_PLIMIT;
 		if (json) {
 			mxg_json_obj(&j, mxg_svc_name(s));
@@ -241,6 +247,7 @@ static int do_check(int argc, char **argv)
 			mxg_json_str(&j, "network", nb);
 			mxg_json_u64(&j, "network_tokens", ptokens);
 			mxg_json_u64(&j, "network_burst", pl->burst);
+			mxg_json_bool(&j, "network_applies", held);
 			mxg_json_str(&j, "verdict", MXG_REASON_DROPS(r) ? "drop" : "pass");
 			mxg_json_str(&j, "reason", mxg_reason_name(r));
 			mxg_json_obj_end(&j);
@@ -250,7 +257,8 @@ static int do_check(int argc, char **argv)
 		snprintf(bb, sizeof(bb), "%u", l->burst);
 		mxg_format_count(v.syns, sb, sizeof(sb));
 		mxg_format_count(v.drops + v.would_drops, db, sizeof(db));
-		snprintf(pb, sizeof(pb), "%u/%u", ptokens, pl->burst);
+		snprintf(pb, sizeof(pb), held ? "%u/%u" : "%u/%u shared",
+			 ptokens, pl->burst);
 		snprintf(vb, sizeof(vb), "%s (%s)", MXG_REASON_DROPS(r) ? "drop" : "pass",
 			 mxg_reason_name(r));
 		mxg_table_row(&t, cells);
@@ -282,12 +290,18 @@ const struct mxg_cmd mxg_cmd_check = {
 	"(tokens left of the burst, SYNs and drops seen) and that of its network\n"
 	"(IPv4 /24, IPv6 /48 unless `limit set --prefix-v4/--prefix-v6` says\n"
 	"otherwise), and the verdict a new connection from it to each service\n"
-	"would get right now, in the current mode. The answer to \"why can't this partner deliver?\".\n\n"
+	"would get right now, in the current mode. The answer to \"why can't\n"
+	"this partner deliver?\".\n\n"
+	"NETWORK TOKENS marked \"shared\": the network's slot belongs to another\n"
+	"network whose bucket still drains. That bucket holds new sources of\n"
+	"this network, not one with a record (a known source is held to its own\n"
+	"bucket there), so the verdict shown depends on whether the address has\n"
+	"a record (SYNS above 0).\n\n"
 	"Options:\n"
 	"  --json   {addr, source_key, mode, allow[{cidr, comment, hits}],\n"
 	"           block[{cidr, feed, reason, expires, expired, hits}],\n"
 	"           services{SERVICE{tokens, burst, syns, drops, would_drops,\n"
-	"           network, network_tokens, network_burst, verdict,\n"
-	"           reason}}}\n",
+	"           network, network_tokens, network_burst, network_applies,\n"
+	"           verdict, reason}}}\n",
 	.run = do_check,
 };

@@ -1794,9 +1794,10 @@ static void test_prefix_bucket(const struct fam *f)
 /* The network's length is the service's: smtp on IPv4 /16 (IPv6 /32) counts
  * sources of four /24s (/48s) of one /16 (/32) in one bucket, imap on the
  * default /24 (/48) gives each its own; the slot records the length it was
- * taken with. Back on /24, a source of the network 198.19.0.0/24 (the same
- * masked address as 198.19.0.0/16) is another network: it shares the /16's
- * draining slot (refused, counted as shared), not its bucket's past. */
+ * taken with. Back on /24, the network 198.19.0.0/24 (the same masked
+ * address as 198.19.0.0/16) is another network: a new source of it shares
+ * the /16's draining slot (refused, counted as shared), not its bucket's
+ * past; a source with a record is held to its own bucket there. */
 static void test_prefix_len(const struct fam *f)
 {
 	static const char *v4[] = { "198.19.0.10", "198.19.1.10", "198.19.2.10",
@@ -1846,13 +1847,17 @@ static void test_prefix_len(const struct fam *f)
 	err = cfg_write();
 	if (!err)
 		err = send_tcp(f, src[0], 25, SYN, &act);
+	if (!err)
+		CHECK_EQ(nm(name, "known source: its own bucket"), XDP_PASS, act);
+	if (!err)
+		err = send_tcp(f, v6fam ? "2001:db8:0:2::10" : "198.19.0.11", 25, SYN, &act);
 	if (err) {
 		fail_setup(name, "narrow", err);
 		return;
 	}
 	CHECK_EQ(nm(name, "same address, other length: not the owner"), -ENOENT,
 		 pfx_lookup(src[0], SMTP, &pv));
-	CHECK_EQ(nm(name, "it shares the draining slot: refused"), XDP_DROP, act);
+	CHECK_EQ(nm(name, "a new source shares the draining slot: refused"), XDP_DROP, act);
 	mxg_cfg_set_net(E.c, SMTP, 16, 32);
 	err = pfx_lookup(src[0], SMTP, &pv);
 	CHECK_EQ(nm(name, "slot still the wide network's"), 0, err);
@@ -1991,6 +1996,70 @@ static void test_pfx_shared_admit(const struct fam *f)
 	CHECK_EQ(nm(name, "new source of B passes on A's last token"), XDP_PASS, act[1]);
 	CHECK_EQ(nm(name, "slot syns"), 2, pv.syns);
 	CHECK_EQ(nm(name, "B counted once as shared"), 1, pv.shared);
+}
+
+/* A known source (it has a record) of a network that only shares another
+ * network's draining slot is held to its own bucket: refused neither by
+ * that bucket nor counted in it. A new source of the same network is. */
+static void test_pfx_known_shared(const struct fam *f)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], b2[INET6_ADDRSTRLEN];
+	char name[96];
+	struct mxg_pfx_val pv;
+	union mxg_addr net;
+	__u32 act, slot;
+	int err, i;
+
+	snprintf(name, sizeof(name), "prefix__known_source_not_held_by_shared_slot/%s",
+		 f->tag);
+	if (!CHECK_SELECTED(name))
+		return;
+	err = pfx_slot_setup(f, a, b, sizeof(a));
+	/* b2: another source of b's network (b ends in ".7" or "::7"; an
+	 * IPv6 source is a /64). */
+	if (f->l3 == FRAME_IPV4)
+		snprintf(b2, sizeof(b2), "%.*s8", (int)strlen(b) - 1, b);
+	else
+		snprintf(b2, sizeof(b2), "%.*s:1::7", (int)strlen(b) - 3, b);
+	/* b's network takes the slot and b gets a record. */
+	if (!err)
+		err = send_tcp(f, b, 25, SYN, &act);
+	if (!err)
+		CHECK_EQ(nm(name, "b admitted"), XDP_PASS, act);
+	/* b's network bucket refilled: a's network takes the slot over and
+	 * drains it (burst 2). */
+	if (!err) {
+		addr_from(b, &net);
+		mxg_cfg_net_of(E.c, SMTP, &net, &net);
+		slot = mxg_pfx_slot(&net, SMTP, E.c->pfx_seed);
+		err = pfx_lookup(b, SMTP, &pv);
+		pv.tat_ns = 1;
+		if (!err)
+			err = bpf_map_update_elem(E.pfx, &slot, &pv, BPF_ANY) ? -errno : 0;
+	}
+	for (i = 0; i < 3 && !err; i++) {
+		err = send_tcp(f, a, 25, SYN, &act);
+		if (!err)
+			CHECK_EQ(nm(name, "a syn %d", i + 1), i < 2 ? XDP_PASS : XDP_DROP, act);
+	}
+	if (!err)
+		err = send_tcp(f, b, 25, SYN, &act);
+	if (err) {
+		fail_setup(name, "run", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "known b passes on its own bucket"), XDP_PASS, act);
+	CHECK_EQ(nm(name, "slot a's"), 0, pfx_lookup(a, SMTP, &pv));
+	CHECK_EQ(nm(name, "b not counted in a's slot"), 0, pv.shared);
+	CHECK_EQ(nm(name, "a's slot syns"), 3, pv.syns);
+	err = send_tcp(f, b2, 25, SYN, &act);
+	if (err) {
+		fail_setup(name, "b2", err);
+		return;
+	}
+	CHECK_EQ(nm(name, "new b2 refused by the shared slot"), XDP_DROP, act);
+	CHECK_EQ(nm(name, "slot a's still"), 0, pfx_lookup(a, SMTP, &pv));
+	CHECK_EQ(nm(name, "b2 counted as shared"), 1, pv.shared);
 }
 
 /* The lists' verdict cache in source records (MXG_SRCF_CLEAN): an entry
@@ -2587,6 +2656,7 @@ int main(int argc, char **argv)
 		test_prefix_len(&fams[i]);
 		test_pfx_slots(&fams[i]);
 		test_pfx_shared_admit(&fams[i]);
+		test_pfx_known_shared(&fams[i]);
 		test_cache(&fams[i]);
 		test_penalty(&fams[i]);
 		test_seen(&fams[i]);
