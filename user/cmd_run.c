@@ -329,9 +329,11 @@ static void json_alert_send(struct svc *s, struct json_alert *a)
 
 /* ---- network limit episodes -------------------------------------------------- */
 
-/* The network of change x and its service's limit, for log and alert. */
-static void net_strs(const struct mxg_cfg *c, const struct mxg_net_change *x,
-		     char *cs, size_t clen, char *rate, size_t rlen)
+/* The network of change x and its service's network limit (returned),
+ * for log and alert. */
+static const struct mxg_limit *net_strs(const struct mxg_cfg *c,
+					const struct mxg_net_change *x,
+					char *cs, size_t clen, char *rate, size_t rlen)
 {
 	const struct mxg_limit *l = &c->plimit[x->v.svc < MXG_SVC_MAX ? x->v.svc : 0];
 	struct mxg_cidr cidr;
@@ -339,6 +341,7 @@ static void net_strs(const struct mxg_cfg *c, const struct mxg_net_change *x,
 	mxg_pfx_cidr(&x->v, &cidr);
 	mxg_cidr_format(&cidr, cs, clen);
 	mxg_format_rate(l->rate_n, l->rate_per_s, rate, rlen);
+	return l;
 }
 
 /* Networks whose bucket began to refuse (warn, and one alert per reading
@@ -374,12 +377,12 @@ static void watch_networks(struct svc *s, const struct mxg_maps *m, __u64 now)
 		slog("info", "networks refusing at start", "count=%zu", n.limited);
 	for (i = 0; i < n.nstarted && i < NET_LOG_MAX; i++) {
 		const struct mxg_net_change *x = &n.started[i];
+		const struct mxg_limit *l = net_strs(c, x, cs, sizeof(cs), rate, sizeof(rate));
 
-		net_strs(c, x, cs, sizeof(cs), rate, sizeof(rate));
 		slog("warn", "network limited",
 		     "network=%s service=%s syns=%u drops=%u shared=%u limit=%s burst=%u",
 		     cs, mxg_svc_name(x->v.svc), x->v.syns, x->v.drops, x->v.shared, rate,
-		     c->plimit[x->v.svc < MXG_SVC_MAX ? x->v.svc : 0].burst);
+		     l->burst);
 	}
 	if (n.nstarted > NET_LOG_MAX)
 		slog("warn", "more networks limited", "count=%zu refusing_now=%zu see=\"%s\"",
