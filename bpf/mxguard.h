@@ -184,7 +184,8 @@ struct mxg_pfx_val {
 	__u32 syns;       /* SYNs that reached this bucket since the owner took it */
 	__u64 tat_ns;     /* GCRA state of the prefix bucket */
 	__u32 drops;      /* refused by it (enforce) or would be (monitor) */
-	__u32 shared;     /* of syns, those from other networks sharing the slot */
+	__u32 shared;     /* of syns, those from new sources of other networks
+			   * sharing the slot while it drains */
 };
 
 /* Negative filters of the three lists, kept in struct mxg_lists: per list

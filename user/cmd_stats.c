@@ -818,8 +818,9 @@ static int top_networks(const struct mxg_maps *m, const struct mxg_cfg *cfg,
 		mxg_table_print(&t, stdout);
 		mxg_table_free(&t);
 		printf("\n%zu of %u network slots in use; DROPS: refused by the network's bucket\n"
-		       "(or would be, in monitor mode); SHARED: SYNs of other networks that hash to\n"
-		       "this slot while it drains, and so met this bucket\n", n, MXG_PFX_SLOTS);
+		       "(or would be, in monitor mode); SHARED: SYNs of new sources of other\n"
+		       "networks that hash to this slot while it drains, and so met this bucket\n"
+		       "(their sources with a record keep to their own buckets)\n", n, MXG_PFX_SLOTS);
 	}
 out:
 	free(c.v);
