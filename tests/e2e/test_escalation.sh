@@ -6,12 +6,18 @@
 # JSON on stdin, and the offence history survives a restart. A network
 # whose bucket refuses (three hosts of one /24 on submission, none over its
 # own limit) is logged and alerted once, with its drops, and its end logged
-# once the bucket has refilled.
+# once the bucket has refilled; a spoofed flood over 20 networks is 10
+# named and the rest counted in one line.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 
 M() { ip netns exec "$MXG_SRV" timeout "$MXG_CMD_TIMEOUT" "$MXG_BIN" "$@"; }
 ATT=198.18.0.66
+
+MXG_SYNFLOOD=${MXG_SYNFLOOD:-$(dirname "$MXG_CONN")/mxg-synflood}
+LOG_MARK=1
+mark_log() { LOG_MARK=$(($(wc -l <"$LOG") + 1)); }
+log_since() { tail -n +"$LOG_MARK" "$LOG"; }
 
 wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
 	local i n=$(($1 * 10)); shift
@@ -95,6 +101,32 @@ case_network_limit() {
 	mxg_expect_eq network__end_logged 0 $?
 }
 
+# A spoofed flood over 20 IPv4 /24s on submission (mxg-synflood,
+# concentrated, 2,000 SYNs, bounded in packets and seconds): every network
+# refuses, and the service names at most 10 per reading and counts the rest
+# in one line, so the named and the counted add up to the 20.
+case_network_flood() {
+	local mac named more
+	mac=$(ip -n "$MXG_SRV" -j link show "$MXG_SRV_IF" | jq -r '.[0].address')
+	mark_log
+	timeout -k 2 15 ip netns exec "$MXG_CLI" "$MXG_SYNFLOOD" --ifname "$MXG_CLI_IF" \
+		--dst-mac "$mac" --dst4 "$MXG_SRV4" --port 587 --mode concentrated \
+		--nets 20 --v6-share 0 --sources 400 --count 2000 --seconds 10 \
+		>"$MXG_TMP/flood.json" 2>"$MXG_TMP/flood.err" ||
+		mxg_fatal network_flood "mxg-synflood: $(head -c 300 "$MXG_TMP/flood.err")"
+	more_logged() { log_since | grep -q 'msg="more networks limited"'; }
+	wait_for 6 more_logged
+	mxg_expect_eq network_flood__rest_counted_in_one_line 0 $?
+	sleep 2.5 # one more reading: a flood split over two is counted in both
+	named=$(log_since | grep -c 'msg="network limited" network=198\.18\.')
+	more=$(log_since | grep -o 'msg="more networks limited" count=[0-9]*' |
+		awk -F= '{s += $NF} END {print s + 0}')
+	mxg_expect_eq network_flood__named_plus_counted 20 $((named + more))
+	mxg_expect_match network_flood__at_most_10_named_per_reading "^(10|[0-9])$" \
+		"$(log_since | grep 'msg="network limited"' | awk '{print $1}' | sort | uniq -c |
+			awk '{print $1}' | sort -n | tail -1)"
+}
+
 # [logwatch]: three SASL failures of one client in the followed mail log ban
 # it into feed "logwatch"; an allowlisted client with as many is not banned.
 case_logwatch() {
@@ -171,6 +203,7 @@ case_escalation
 case_logwatch
 case_lockdown_alert
 case_network_limit
+case_network_flood
 case_history
 kill -TERM "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
 mxg_done
