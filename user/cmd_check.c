@@ -213,7 +213,7 @@ static int do_check(int argc, char **argv)
 		struct mxg_pfx_val pv;
 		struct mxg_pen_val pen;
 		__u32 tokens, ptokens;
-		int known = 1, held;
+		int known = 1, share, held;
 		unsigned r;
 
 		key.svc = s;
@@ -228,10 +228,10 @@ static int do_check(int argc, char **argv)
 		mxg_cidr_format(&net, nb, sizeof(nb));
 		/* A known source is not held to another network's draining
 		 * slot that its network only shares (the program's rule). */
-		held = mxg_pfx_get(&m, c, &a, s, now, &pv);
-		if (held < 0)
+		share = mxg_pfx_get(&m, c, &a, s, now, &pv);
+		if (share < 0)
 			memset(&pv, 0, sizeof(pv));
-		held = !(held == 2 && known);
+		held = !(share == 2 && known);
 		tokens = mxg_bucket_tokens(v.tat_ns, now, l->interval_ns, l->burst);
 		ptokens = mxg_bucket_tokens(pv.tat_ns, now, pl->interval_ns, pl->burst);
 		r = predict(c, nmatch_allow > 0, blocked, tokens);

@@ -354,6 +354,7 @@ static void watch_networks(struct svc *s, const struct mxg_maps *m, __u64 now)
 	struct json_alert a;
 	struct mxg_cfg *c;
 	char cs[MXG_CIDR_STRLEN], rate[32];
+	int alerting;
 	size_t i;
 
 	if (now < s->nw_due)
@@ -375,6 +376,14 @@ static void watch_networks(struct svc *s, const struct mxg_maps *m, __u64 now)
 	}
 	if (n.first && n.limited)
 		slog("info", "networks refusing at start", "count=%zu", n.limited);
+	/* Each started network named is formatted once, for its log line and
+	 * its entry in the alert. */
+	alerting = n.nstarted && !json_alert_open(&a, "network_limit");
+	if (alerting) {
+		mxg_json_u64(&a.j, "new", n.nstarted);
+		mxg_json_u64(&a.j, "refusing", n.limited);
+		mxg_json_arr(&a.j, "networks");
+	}
 	for (i = 0; i < n.nstarted && i < NET_LOG_MAX; i++) {
 		const struct mxg_net_change *x = &n.started[i];
 		const struct mxg_limit *l = net_strs(c, x, cs, sizeof(cs), rate, sizeof(rate));
@@ -383,6 +392,20 @@ static void watch_networks(struct svc *s, const struct mxg_maps *m, __u64 now)
 		     "network=%s service=%s syns=%u drops=%u shared=%u limit=%s burst=%u",
 		     cs, mxg_svc_name(x->v.svc), x->v.syns, x->v.drops, x->v.shared, rate,
 		     l->burst);
+		if (!alerting)
+			continue;
+		mxg_json_obj(&a.j, NULL);
+		mxg_json_str(&a.j, "network", cs);
+		mxg_json_str(&a.j, "service", mxg_svc_name(x->v.svc));
+		mxg_json_u64(&a.j, "syns", x->v.syns);
+		mxg_json_u64(&a.j, "drops", x->v.drops);
+		mxg_json_u64(&a.j, "shared", x->v.shared);
+		mxg_json_str(&a.j, "limit", rate);
+		mxg_json_obj_end(&a.j);
+	}
+	if (alerting) {
+		mxg_json_arr_end(&a.j);
+		json_alert_send(s, &a);
 	}
 	if (n.nstarted > NET_LOG_MAX)
 		slog("warn", "more networks limited", "count=%zu refusing_now=%zu see=\"%s\"",
@@ -396,26 +419,6 @@ static void watch_networks(struct svc *s, const struct mxg_maps *m, __u64 now)
 	}
 	if (n.nended > NET_LOG_MAX)
 		slog("info", "more network limits ended", "count=%zu", n.nended - NET_LOG_MAX);
-	if (n.nstarted && !json_alert_open(&a, "network_limit")) {
-		mxg_json_u64(&a.j, "new", n.nstarted);
-		mxg_json_u64(&a.j, "refusing", n.limited);
-		mxg_json_arr(&a.j, "networks");
-		for (i = 0; i < n.nstarted && i < NET_LOG_MAX; i++) {
-			const struct mxg_net_change *x = &n.started[i];
-
-			net_strs(c, x, cs, sizeof(cs), rate, sizeof(rate));
-			mxg_json_obj(&a.j, NULL);
-			mxg_json_str(&a.j, "network", cs);
-			mxg_json_str(&a.j, "service", mxg_svc_name(x->v.svc));
-			mxg_json_u64(&a.j, "syns", x->v.syns);
-			mxg_json_u64(&a.j, "drops", x->v.drops);
-			mxg_json_u64(&a.j, "shared", x->v.shared);
-			mxg_json_str(&a.j, "limit", rate);
-			mxg_json_obj_end(&a.j);
-		}
-		mxg_json_arr_end(&a.j);
-		json_alert_send(s, &a);
-	}
 	mxg_netwatch_news_free(&n);
 	free(c);
 }

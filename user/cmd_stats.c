@@ -311,7 +311,6 @@ static void stats_prometheus(const __u64 *c, const struct net_stats *n,
 	}
 }
 
-/* Table of counters; with prev and dt > 0, per-second rates instead. */
 /* The table's line on the network buckets, when any is in use. */
 static void net_line(const struct net_stats *n)
 {
@@ -329,6 +328,7 @@ static void net_line(const struct net_stats *n)
 	       n->tracked, n->limited, by);
 }
 
+/* Table of counters; with prev and dt > 0, per-second rates instead. */
 static void stats_table(const __u64 *c, const __u64 *prev, double dt,
 			const struct net_stats *n, const struct ob_stats *ob)
 {

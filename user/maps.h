@@ -89,7 +89,8 @@ void mxg_pfx_cidr(const struct mxg_pfx_val *v, struct mxg_cidr *c);
 
 /* Tokens left in the bucket of slot v (owner in use) at now; *limited:
  * its service has a network limit and the bucket is empty. The one reading
- * of "network limited" for stats, top and the service. */
+ * of "network limited" for stats and top (the service counts episodes by
+ * refusals instead: netwatch.h). */
 __u32 mxg_pfx_tokens(const struct mxg_cfg *c, const struct mxg_pfx_val *v,
 		     __u64 now, int *limited);
 
